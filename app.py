@@ -1,0 +1,30 @@
+"""Attention maps and SAE features, side by side. Run: streamlit run app.py"""
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="Attention & SAE explorer", page_icon="🔎", layout="wide")
+
+from components import cached, session  # noqa: E402
+from components.prompt_ui import sidebar_ui  # noqa: E402
+from interp.errors import LoadError  # noqa: E402
+from interp.registry import DEFAULT_MODEL  # noqa: E402
+
+for message in session.init():
+    st.warning(message)
+sidebar_ui()
+
+try:
+    cached.load_backend(session.choice().model)
+except LoadError as e:
+    st.error(f"{e} Falling back to the embedded default model.")
+    session.set_choice(DEFAULT_MODEL, session.choice().prompt)
+    cached.load_backend(DEFAULT_MODEL)
+session.sync_url()
+
+nav = st.navigation([
+    st.Page("views/attention.py", title="Attention", icon="👀", url_path="attention", default=True),
+    st.Page("views/residual_stream.py", title="Residual stream", icon="📈", url_path="residual-stream"),
+    st.Page("views/sae_features.py", title="SAE features", icon="🧩", url_path="sae-features"),
+])
+nav.run()

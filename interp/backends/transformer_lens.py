@@ -1,0 +1,182 @@
+"""The only place that runs the model: sae-lens HookedSAETransformer + sae-lens SAEs, numpy out."""
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from sae_lens import SAE, HookedSAETransformer
+from transformer_lens import loading_from_pretrained as tl_loading
+
+from interp import hooks
+from interp.errors import LoadError
+from interp.registry import ModelSpec, SAESpec
+from interp.requests import TraceRequest
+from interp.steering import steering_hooks
+from interp.trace import SAEActivations, Trace
+
+
+def load_model(spec: ModelSpec) -> HookedSAETransformer:
+    """One loader for the embedded folder and hub names alike: HookedSAETransformer.from_pretrained."""
+    source, kwargs = spec.source, spec.kwargs
+    if spec.embedded or Path(source).is_dir():
+        folder = Path(source).resolve()
+        if not (folder / "config.json").exists():
+            raise LoadError(f"The model folder {folder.name!r} has no config.json; reinstall or retrain it.")
+        source = str(folder)
+        # TransformerLens accepts only official names; a local folder must be listed (TL issues #664/#800).
+        if source not in tl_loading.OFFICIAL_MODEL_NAMES:
+            tl_loading.OFFICIAL_MODEL_NAMES.append(source)
+        from transformers import AutoTokenizer
+
+        kwargs.setdefault("tokenizer", AutoTokenizer.from_pretrained(source))
+    try:
+        model = HookedSAETransformer.from_pretrained(source, device="cpu", **kwargs)
+    except OSError as e:  # hub unreachable, or not in the local cache with HF_HUB_OFFLINE=1
+        raise LoadError(f"Could not load {spec.title}: the model hub is unreachable or the files are missing ({e}).") from e
+    model.eval()
+    return model
+
+
+def load_sae(spec: SAESpec) -> SAE:
+    try:
+        if spec.path is not None:
+            if not (spec.path / "cfg.json").exists():
+                raise LoadError(f"SAE folder {spec.path.name!r} is missing or incomplete.")
+            with warnings.catch_warnings():
+                # sae-lens suggests from_pretrained_no_processing whenever model_from_pretrained_kwargs is set;
+                # the embedded model is loaded with from_pretrained, which gives the same residual stream.
+                warnings.filterwarnings("ignore", message=".*non-empty model_from_pretrained_kwargs")
+                sae = SAE.load_from_disk(str(spec.path), device="cpu")
+        else:
+            sae = SAE.from_pretrained(spec.release, spec.sae_id, device="cpu")
+    except LoadError:
+        raise
+    except Exception as e:  # corrupt weights, wrong shapes, hub down: one sentence for the UI
+        raise LoadError(f"Could not load SAE {spec.id!r}: {type(e).__name__}: {e}") from e
+    if sae.cfg.metadata.hook_name != spec.hook:
+        raise LoadError(f"SAE {spec.id!r} reads {sae.cfg.metadata.hook_name!r}, but the registry says {spec.hook!r}.")
+    sae.eval()
+    return sae
+
+
+class TransformerLensBackend:
+    """trace(request) -> Trace. Keeps loaded resources (model, SAEs), never the last run."""
+
+    max_loaded_saes = 4
+
+    def __init__(self, spec: ModelSpec, model: HookedSAETransformer):
+        self.spec = spec
+        self.model = model
+        # One lock for every forward pass: hooks live on the shared modules, so one session's hooks
+        # would otherwise fire in another session's pass.
+        self.lock = threading.RLock()
+        self._saes: OrderedDict[str, SAE] = OrderedDict()
+        self.forward_passes = 0  # counted so tests can prove a page switch runs none
+
+    @classmethod
+    def load(cls, spec: ModelSpec, progress=None) -> "TransformerLensBackend":
+        if progress:
+            progress(0.1, f"Loading {spec.title}")
+        backend = cls(spec, load_model(spec))
+        if progress:
+            progress(1.0, "Model ready")
+        return backend
+
+    # --- resources -------------------------------------------------------------------------
+    @property
+    def n_ctx(self) -> int:
+        return self.model.cfg.n_ctx
+
+    def sae(self, sae_id: str) -> SAE:
+        """Load SAEs lazily, keeping at most `max_loaded_saes` (hub releases have one per layer)."""
+        with self.lock:
+            if sae_id in self._saes:
+                self._saes.move_to_end(sae_id)
+                return self._saes[sae_id]
+            sae = load_sae(self.spec.sae(sae_id))
+            if sae.cfg.d_in != self.model.cfg.d_model:
+                raise LoadError(f"SAE {sae_id!r} expects width {sae.cfg.d_in}, the model has {self.model.cfg.d_model}.")
+            self._saes[sae_id] = sae
+            while len(self._saes) > self.max_loaded_saes:
+                self._saes.popitem(last=False)
+            return sae
+
+    def to_tokens(self, prompt: str, max_tokens: int) -> tuple[torch.Tensor, list[str]]:
+        """[1, pos] tokens with BOS; truncated to the model's context with a notice."""
+        tokens = self.model.to_tokens(prompt, prepend_bos=True, truncate=False)
+        notices = []
+        limit = min(max_tokens, self.n_ctx)
+        if tokens.shape[1] > limit:
+            notices.append(
+                f"The prompt has {tokens.shape[1] - 1} tokens; only the first {limit - 1} are used "
+                f"(context limit {limit} including BOS)."
+            )
+            tokens = tokens[:, :limit]
+        return tokens, notices
+
+    # --- the one entry verb ---------------------------------------------------------------
+    def trace(self, request: TraceRequest) -> Trace:
+        model, L = self.model, self.model.cfg.n_layers
+        tokens, notices = self.to_tokens(request.prompt, request.max_tokens)
+        sae_specs = {sid: self.spec.sae(sid) for sid in request.saes}
+        saes = {sid: self.sae(sid) for sid in request.saes}
+        for s in request.active_steering:
+            self.sae(s.sae)  # load (and validate) before taking the forward lock
+        wanted = {hooks.pattern(l) for l in range(L)}
+        wanted |= {h(l) for l in range(L) for h in (hooks.resid_pre, hooks.resid_mid, hooks.resid_post)}
+        wanted |= {s.hook for s in sae_specs.values()}
+        with self.lock, torch.no_grad():
+            fwd = steering_hooks(request.active_steering, self.sae)
+            with model.hooks(fwd_hooks=fwd):
+                logits, cache = model.run_with_cache(tokens, names_filter=lambda n: n in wanted)
+            self.forward_passes += 1
+
+        def norms(h):  # [layer, pos]
+            return torch.stack([cache[h(l)][0].norm(dim=-1) for l in range(L)]).numpy()
+
+        sae_acts = {sid: self._sae_activations(sid, saes[sid], cache[spec.hook][0], request.top_k)
+                    for sid, spec in sae_specs.items()}
+        return Trace(
+            model=self.spec.name,
+            prompt=request.prompt,
+            tokens=tokens[0].numpy(),
+            str_tokens=tuple(model.to_str_tokens(tokens[0])),
+            attention=torch.stack([cache[hooks.pattern(l)][0] for l in range(L)]).float().numpy(),
+            resid_pre_norm=norms(hooks.resid_pre),
+            resid_mid_norm=norms(hooks.resid_mid),
+            resid_post_norm=norms(hooks.resid_post),
+            next_token_logprobs=torch.log_softmax(logits[0, -1].float(), -1).numpy(),
+            saes=sae_acts,
+            steering=request.active_steering,
+            notices=tuple(notices),
+            processing={k: v for k, v in self.spec.kwargs.items()},
+        )
+
+    @staticmethod
+    def _sae_activations(sae_id: str, sae: SAE, x: torch.Tensor, k: int) -> SAEActivations:
+        """x: [pos, d_model] at the SAE's hook."""
+        with torch.no_grad():
+            feats = sae.encode(x)  # [pos, d_sae]
+            recon = sae.decode(feats)
+        k = min(k, feats.shape[-1])
+        top = feats.topk(k, dim=-1)
+        err = (x - recon).norm(dim=-1)
+        body = slice(1, None) if x.shape[0] > 1 else slice(None)  # BOS excluded, as sae-lens evals do
+        xb = x[body]
+        fvu = float(((x - recon)[body] ** 2).sum() / ((xb - xb.mean(0)) ** 2).sum().clamp_min(1e-12))
+        return SAEActivations(
+            sae=sae_id,
+            hook=sae.cfg.metadata.hook_name,
+            d_sae=int(feats.shape[-1]),
+            top_idx=top.indices.numpy().astype(np.int32),
+            top_act=top.values.float().numpy(),
+            l0=(feats > 0).sum(-1).numpy().astype(np.int32),
+            total_act=feats.sum(-1).float().numpy(),
+            error_norm=err.float().numpy(),
+            input_norm=x.norm(dim=-1).float().numpy(),
+            fvu=fvu,
+        )

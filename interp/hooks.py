@@ -1,0 +1,51 @@
+"""TransformerLens hook names, built in one place (hook names are data)."""
+from __future__ import annotations
+
+import re
+
+
+def resid_pre(layer: int) -> str:
+    return f"blocks.{layer}.hook_resid_pre"
+
+
+def resid_mid(layer: int) -> str:
+    return f"blocks.{layer}.hook_resid_mid"
+
+
+def resid_post(layer: int) -> str:
+    return f"blocks.{layer}.hook_resid_post"
+
+
+def pattern(layer: int) -> str:
+    return f"blocks.{layer}.attn.hook_pattern"
+
+
+def attn_out(layer: int) -> str:
+    return f"blocks.{layer}.hook_attn_out"
+
+
+def mlp_out(layer: int) -> str:
+    return f"blocks.{layer}.hook_mlp_out"
+
+
+_LAYER = re.compile(r"^blocks\.(\d+)\.")
+
+
+def layer_of(hook_name: str) -> int:
+    """'blocks.3.hook_resid_post' -> 3."""
+    m = _LAYER.match(hook_name)
+    if not m:
+        raise ValueError(f"not a per-layer hook name: {hook_name!r}")
+    return int(m.group(1))
+
+
+def residual_position(hook_name: str) -> float:
+    """Where a residual hook sits, in layers: resid_pre(l) = l, resid_mid(l) = l + 0.5, resid_post(l) = l + 1."""
+    layer = layer_of(hook_name)
+    if hook_name.endswith("hook_resid_pre"):
+        return float(layer)
+    if hook_name.endswith("hook_resid_mid"):
+        return layer + 0.5
+    if hook_name.endswith("hook_resid_post"):
+        return layer + 1.0
+    raise ValueError(f"not a residual-stream hook: {hook_name!r}")

@@ -1,0 +1,140 @@
+"""The models and SAEs a user can pick. Names are the keys used in the UI, the URL and the CLI.
+
+Every entry goes through the same loader (interp.backends.transformer_lens.load_model):
+`HookedSAETransformer.from_pretrained(spec.source, **spec.from_pretrained_kwargs)`, where `source` is an
+official hub name or the embedded folder. SAEs are sae-lens SAEs: `SAE.load_from_disk(path)` for the
+embedded ones, `SAE.from_pretrained(release, sae_id)` for hub ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interp import hooks
+from interp.errors import LoadError
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+EMBEDDED_DIR = ASSETS / "tiny-austen-bible"
+
+
+@dataclass(frozen=True)
+class SAESpec:
+    id: str  # unique within its model; shown in the UI and URL
+    hook: str  # TransformerLens hook the SAE reads and writes
+    path: Path | None = None  # embedded: a folder in sae-lens format (cfg.json + sae_weights.safetensors)
+    release: str | None = None  # hub: sae-lens pretrained release ...
+    sae_id: str | None = None  # ... and id within it
+    neuronpedia: str | None = None  # e.g. "gpt2-small/8-res-jb"
+
+    @property
+    def layer(self) -> int:
+        return hooks.layer_of(self.hook)
+
+    @property
+    def labels_path(self) -> Path | None:
+        return self.path / "labels.json" if self.path else None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    title: str
+    source: str  # official TransformerLens/HF name, or a local folder (embedded)
+    saes: tuple[SAESpec, ...] = ()
+    from_pretrained_kwargs: tuple[tuple[str, object], ...] = ()
+    default_prompt: str = "When Mary and John went to the store, John gave a drink to"
+    description: str = ""
+    embedded: bool = False
+
+    def sae(self, sae_id: str) -> SAESpec:
+        for s in self.saes:
+            if s.id == sae_id:
+                return s
+        known = ", ".join(s.id for s in self.saes) or "none"
+        raise LoadError(f"{self.title} has no SAE called {sae_id!r}. Available: {known}.")
+
+    @property
+    def kwargs(self) -> dict:
+        return dict(self.from_pretrained_kwargs)
+
+
+@dataclass
+class Registry:
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+
+    def register(self, spec: ModelSpec) -> ModelSpec:
+        if spec.name in self.models:
+            raise ValueError(f"model {spec.name!r} is registered twice")
+        ids = [s.id for s in spec.saes]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"model {spec.name!r} has duplicate SAE ids")
+        self.models[spec.name] = spec
+        return spec
+
+    def get(self, name: str) -> ModelSpec:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise LoadError(f"Unknown model {name!r}. Pick one of: {', '.join(self.models)}.") from None
+
+    def names(self) -> list[str]:
+        return list(self.models)
+
+
+def _embedded() -> ModelSpec:
+    n_layers = 4
+    return ModelSpec(
+        name="tiny-austen-bible",
+        title="Embedded: tiny GPT-2 (Austen + WEB Bible), offline",
+        source=str(EMBEDDED_DIR),
+        saes=tuple(
+            SAESpec(id=hooks.resid_post(l), hook=hooks.resid_post(l), path=EMBEDDED_DIR / "saes" / hooks.resid_post(l))
+            for l in range(n_layers)
+        ),
+        # TransformerLens defaults (fold_ln, center_writing_weights, center_unembed); the SAEs were trained on it.
+        from_pretrained_kwargs=(("center_writing_weights", True),),
+        default_prompt="Elizabeth looked at Mr. Darcy and said that Elizabeth looked at Mr. Darcy",
+        description="4 layers, d_model 128, 4 heads, 4096-token BPE; trained here on public-domain text.",
+        embedded=True,
+    )
+
+
+def _gpt2_small() -> ModelSpec:
+    layers = range(12)
+    return ModelSpec(
+        name="gpt2-small",
+        title="gpt2-small + gpt2-small-res-jb (needs the hub)",
+        source="gpt2",
+        saes=tuple(
+            SAESpec(id=hooks.resid_pre(l), hook=hooks.resid_pre(l), release="gpt2-small-res-jb",
+                    sae_id=hooks.resid_pre(l), neuronpedia=f"gpt2-small/{l}-res-jb")
+            for l in layers
+        ),
+        # what gpt2-small-res-jb's config_overrides ask for
+        from_pretrained_kwargs=(("center_writing_weights", True),),
+        description="OpenAI GPT-2 small (124M) with Joseph Bloom's residual-stream SAEs, one per layer.",
+    )
+
+
+def _gemma_2_2b() -> ModelSpec:
+    layers = range(26)
+    return ModelSpec(
+        name="gemma-2-2b",
+        title="gemma-2-2b + Gemma Scope 16k (needs the hub, ~10 GB RAM)",
+        source="google/gemma-2-2b",
+        saes=tuple(
+            SAESpec(id=f"layer_{l}/width_16k/canonical", hook=hooks.resid_post(l),
+                    release="gemma-scope-2b-pt-res-canonical", sae_id=f"layer_{l}/width_16k/canonical",
+                    neuronpedia=f"gemma-2-2b/{l}-gemmascope-res-16k")
+            for l in layers
+        ),
+        # Gemma Scope was trained on the unprocessed model
+        from_pretrained_kwargs=(("fold_ln", False), ("center_writing_weights", False), ("center_unembed", False)),
+        description="Gated on the hub (accept the licence, set HF_TOKEN). Too large for Community Cloud.",
+    )
+
+
+REGISTRY = Registry()
+for _spec in (_embedded(), _gpt2_small(), _gemma_2_2b()):
+    REGISTRY.register(_spec)
+DEFAULT_MODEL = "tiny-austen-bible"
