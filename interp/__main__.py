@@ -1,4 +1,4 @@
-"""Command line: python -m interp {trace,bench,train-model,train-sae,label-sae}."""
+"""Command line: python -m interp {trace,bench,train-model,train-sae}."""
 from __future__ import annotations
 
 import argparse
@@ -10,25 +10,107 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / "assets" / "tiny-austen-bible"
 
 
+def _trace(args) -> int:
+    from interp.backends import load_backend
+    from interp.errors import InterpError
+    from interp.registry import REGISTRY
+    from interp.requests import TraceRequest
+
+    try:
+        spec = REGISTRY.get(args.model)
+        saes = tuple(args.sae) if args.sae else tuple(s.id for s in spec.saes[:4])
+        request = TraceRequest(args.model, args.prompt, saes=saes, top_k=args.top_k)
+        trace = load_backend(args.model).trace(request)
+    except InterpError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    summary = trace.summary(top=args.top_k)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        print(f"{summary['n_tokens']} tokens: {summary['tokens']}")
+        print(f"attention {summary['shapes']['attention']}  mean resid_post norms {summary['resid_norm_mean']['resid_post']}")
+        for sid, s in summary["saes"].items():
+            print(f"{sid}: mean L0 {s['mean_l0']}")
+            for t in s["tokens"][1:]:
+                print(f"  {t['token']!r:>14}  " + "  ".join(f"#{f['feature']}={f['act']}" for f in t["features"]))
+    return 0
+
+
 def _train_model(args) -> int:
     from interp.training.corpus import build_corpus
     from interp.training.train_lm import LMConfig, train_lm
 
     docs = build_corpus(Path(args.workdir) / "corpus")
-    cfg = LMConfig(budget_s=args.budget_s, seed=args.seed)
+    cfg = LMConfig(budget_s=args.budget_s, seed=args.seed, wpe_init=args.wpe_init, repeat_frac=args.repeat_frac,
+                   batch_size=args.batch_size, lr=args.lr, init_from=args.init_from)
     train_lm(docs, Path(args.out), cfg, log=lambda m: print(m, flush=True))
     return 0
 
 
+def _train_sae(args) -> int:
+    from interp.training.corpus import build_corpus
+    from interp.training.evaluate_sae import evaluate_and_label
+    from interp.training.train_sae import SAETrainConfig, train_saes
+
+    docs = build_corpus(Path(args.workdir) / "corpus")
+    model_dir = Path(args.model_dir)
+    if not args.label_only:
+        cfg = SAETrainConfig(d_sae=args.d_sae, k=args.k, training_tokens=args.tokens, seed=args.seed)
+        info = train_saes(model_dir, docs, cfg, log=lambda m: print(m, flush=True))
+        (model_dir / "saes" / "training.json").write_text(json.dumps({"config": cfg.__dict__, **info}, indent=1))
+    report = evaluate_and_label(model_dir, docs, log=lambda m: print(m, flush=True))
+    (model_dir / "saes" / "metrics.json").write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def _bench(args) -> int:
+    from interp.bench import run_bench
+
+    print(json.dumps(run_bench(args.model), indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from interp.registry import DEFAULT_MODEL
+
     p = argparse.ArgumentParser(prog="python -m interp")
     sub = p.add_subparsers(dest="cmd", required=True)
-    tm = sub.add_parser("train-model", help="build the corpus, tokenizer and the embedded LM")
+
+    tr = sub.add_parser("trace", help="run one traced forward pass and print its summary")
+    tr.add_argument("--prompt", required=True)
+    tr.add_argument("--model", default=DEFAULT_MODEL)
+    tr.add_argument("--sae", action="append", help="SAE id (repeatable); default: the model's first four")
+    tr.add_argument("--top-k", type=int, default=5)
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=_trace)
+
+    be = sub.add_parser("bench", help="speed figures of the traced forward pass")
+    be.add_argument("--model", default=DEFAULT_MODEL)
+    be.set_defaults(func=_bench)
+
+    tm = sub.add_parser("train-model", help="build the corpus and tokenizer, train the embedded LM")
     tm.add_argument("--out", default=str(DEFAULT_MODEL_DIR))
     tm.add_argument("--workdir", default=str(ROOT / "build"))
-    tm.add_argument("--budget-s", type=float, default=2700.0)
+    tm.add_argument("--budget-s", type=float, default=2700.0, help="wall-clock training budget")
     tm.add_argument("--seed", type=int, default=0)
+    tm.add_argument("--wpe-init", choices=("normal", "sinusoid"), default="normal")
+    tm.add_argument("--repeat-frac", type=float, default=0.35, help="share of repeated-span rows per batch")
+    tm.add_argument("--batch-size", type=int, default=12)
+    tm.add_argument("--lr", type=float, default=3e-3)
+    tm.add_argument("--init-from", default=None, help="continue training a saved model folder")
     tm.set_defaults(func=_train_model)
+
+    ts = sub.add_parser("train-sae", help="train one SAE per layer's residual stream, evaluate and label them")
+    ts.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR))
+    ts.add_argument("--workdir", default=str(ROOT / "build"))
+    ts.add_argument("--d-sae", type=int, default=1024)
+    ts.add_argument("--k", type=int, default=16)
+    ts.add_argument("--tokens", type=int, default=3_000_000)
+    ts.add_argument("--seed", type=int, default=0)
+    ts.add_argument("--label-only", action="store_true", help="skip training; re-evaluate and re-label")
+    ts.set_defaults(func=_train_sae)
+
     args = p.parse_args(argv)
     return args.func(args)
 

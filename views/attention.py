@@ -15,7 +15,7 @@ trace = current_trace()
 left, right = st.columns([1, 1])
 layer = left.selectbox("Layer", range(trace.n_layers), key="attn_layer")
 head = right.selectbox("Head", range(trace.n_heads), key="attn_head")
-st.altair_chart(attention_heatmap(attention_frame(trace, layer, head), f"L{layer}H{head}"))
+st.altair_chart(attention_heatmap(attention_frame(trace, layer, head), f"L{layer}H{head}"), width="content")
 st.caption("Grey cells are masked by causal attention (a token cannot attend to later tokens): not zero, not applicable.")
 
 st.subheader("Head types on this prompt")

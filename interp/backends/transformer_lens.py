@@ -1,6 +1,8 @@
 """The only place that runs the model: sae-lens HookedSAETransformer + sae-lens SAEs, numpy out."""
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import warnings
 from collections import OrderedDict
@@ -34,9 +36,16 @@ def load_model(spec: ModelSpec) -> HookedSAETransformer:
 
         kwargs.setdefault("tokenizer", AutoTokenizer.from_pretrained(source))
     try:
-        model = HookedSAETransformer.from_pretrained(source, device="cpu", **kwargs)
+        with contextlib.redirect_stdout(sys.stderr):  # TL prints "Loaded pretrained model"; keep stdout for data
+            model = HookedSAETransformer.from_pretrained(source, device="cpu", **kwargs)
     except OSError as e:  # hub unreachable, or not in the local cache with HF_HUB_OFFLINE=1
         raise LoadError(f"Could not load {spec.title}: the model hub is unreachable or the files are missing ({e}).") from e
+    except Exception as e:
+        # A partly cached hub model (e.g. weights and config but no tokenizer.json, offline) makes transformers'
+        # AutoTokenizer raise ValueError("Couldn't instantiate the backend tokenizer ..."), not OSError; app.py
+        # catches only LoadError, so it crashed with a traceback. Found by tests/test_hub_path.py.
+        raise LoadError(f"Could not load {spec.title}: its files are incomplete or unreadable "
+                        f"({type(e).__name__}: {' '.join(str(e).split())}).") from e
     model.eval()
     return model
 
@@ -49,7 +58,7 @@ def load_sae(spec: SAESpec) -> SAE:
             with warnings.catch_warnings():
                 # sae-lens suggests from_pretrained_no_processing whenever model_from_pretrained_kwargs is set;
                 # the embedded model is loaded with from_pretrained, which gives the same residual stream.
-                warnings.filterwarnings("ignore", message=".*non-empty model_from_pretrained_kwargs")
+                warnings.filterwarnings("ignore", message=r"\s*This SAE has non-empty model_from_pretrained_kwargs")
                 sae = SAE.load_from_disk(str(spec.path), device="cpu")
         else:
             sae = SAE.from_pretrained(spec.release, spec.sae_id, device="cpu")

@@ -25,8 +25,8 @@ def attention_frame(trace, layer: int, head: int) -> pd.DataFrame:
 def attention_heatmap(df: pd.DataFrame, title: str) -> alt.Chart:
     order = df.drop_duplicates("query_pos").sort_values("query_pos")["query"].tolist()
     base = alt.Chart(df).encode(
-        x=alt.X("key:N", sort=order, title="key (attended-to token)", axis=alt.Axis(labelAngle=-60)),
-        y=alt.Y("query:N", sort=order, title="query (attending token)"),
+        x=alt.X("key:N", sort=order, title="key (attended-to token)", axis=alt.Axis(labelAngle=-60, labelOverlap=False)),
+        y=alt.Y("query:N", sort=order, title="query (attending token)", axis=alt.Axis(labelOverlap=False)),
     )
     masked = base.transform_filter("!isValid(datum.weight)").mark_rect(color="#e6e6e6").encode(
         tooltip=[alt.Tooltip("query:N"), alt.Tooltip("key:N"), alt.Tooltip("weight:Q", title="masked (causal)")]
@@ -35,7 +35,7 @@ def attention_heatmap(df: pd.DataFrame, title: str) -> alt.Chart:
         color=alt.Color("weight:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="attention"),
         tooltip=[alt.Tooltip("query:N"), alt.Tooltip("key:N"), alt.Tooltip("weight:Q", format=".3f")],
     )
-    side = max(240, min(720, 22 * len(order)))
+    side = max(260, min(760, 26 * len(order)))
     return (masked + cells).properties(title=title, width=side, height=side)
 
 

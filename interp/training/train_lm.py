@@ -36,6 +36,18 @@ class LMConfig:
     span_max: int = 64
     eval_every: int = 250
     seed: int = 0
+    wpe_init: str = "normal"  # "sinusoid": sin/cos positions (scaled to the token embeddings' norm), still learned
+    init_from: str | None = None  # continue from a saved model folder (its tokenizer is reused)
+
+
+def sinusoid_positions(n: int, d: int) -> np.ndarray:
+    """[n, d] sin/cos position code (Vaswani et al.): a shift by one position is a fixed rotation,
+    so "attend to the previous token" is one linear map away from the start of training."""
+    pos = np.arange(n)[:, None]
+    freq = np.exp(-np.log(10000.0) * np.arange(0, d, 2) / d)[None, :]
+    out = np.zeros((n, d))
+    out[:, 0::2], out[:, 1::2] = np.sin(pos * freq), np.cos(pos * freq)
+    return out
 
 
 def split_docs(docs: list[str], seed: int = 0) -> tuple[list[str], list[str]]:
@@ -88,8 +100,14 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     out.mkdir(parents=True, exist_ok=True)
-    train_docs, val_docs = split_docs(docs, cfg.seed)
-    tok = train_tokenizer(train_docs, out, cfg.vocab_size, cfg.n_ctx)
+    train_docs, val_docs = split_docs(docs)  # the split never depends on the training seed
+    if cfg.init_from:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(cfg.init_from)
+        tok.save_pretrained(out)
+    else:
+        tok = train_tokenizer(train_docs, out, cfg.vocab_size, cfg.n_ctx)
     train = encode_docs(tok, train_docs)
     val = encode_docs(tok, val_docs)
     log(f"tokens: train {len(train):,} val {len(val):,}")
@@ -100,7 +118,11 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, tie_word_embeddings=True,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
     )
-    model = GPT2LMHeadModel(gcfg)
+    model = GPT2LMHeadModel.from_pretrained(cfg.init_from) if cfg.init_from else GPT2LMHeadModel(gcfg)
+    if cfg.wpe_init == "sinusoid" and not cfg.init_from:
+        with torch.no_grad():
+            wpe = torch.from_numpy(sinusoid_positions(cfg.n_ctx, cfg.d_model)).float()
+            model.transformer.wpe.weight.copy_(wpe * model.transformer.wte.weight.norm(dim=-1).mean() / wpe.norm(dim=-1).mean())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "wpe" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2 or "wpe" in n]
     opt = torch.optim.AdamW(

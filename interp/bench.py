@@ -1,0 +1,79 @@
+"""`python -m interp bench`: speed and memory figures, measured side by side in one run.
+
+Goals (issue #7) are printed beside each figure; nothing here is a unit test.
+"""
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+
+
+def _median_s(fn, repeats: int = 7) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_bench(model_name: str) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from interp.backends import load_backend
+    from interp.requests import FeatureSteer, TraceRequest
+
+    out: dict = {"model": model_name, "torch_threads": torch.get_num_threads()}
+    t = time.perf_counter()
+    backend = load_backend(model_name)
+    out["load_s"] = round(time.perf_counter() - t, 2)
+    spec, model = backend.spec, backend.model
+    sae_id = spec.saes[len(spec.saes) // 2].id if spec.saes else None
+    hf = AutoModelForCausalLM.from_pretrained(spec.source).eval() if spec.embedded else None
+    words = "the quick brown fox jumps over a lazy dog and runs away " * 200
+
+    lengths = [n for n in (16, 128, 512) if n <= model.cfg.n_ctx] or [model.cfg.n_ctx]
+    if model.cfg.n_ctx not in lengths and model.cfg.n_ctx < 512:
+        lengths.append(model.cfg.n_ctx)
+    forward = []
+    for n in lengths:
+        toks = model.to_tokens(words, truncate=False)[:, :n]
+        prompt = model.to_string(toks[0, 1:])
+        req = TraceRequest(model_name, prompt, saes=(sae_id,) if sae_id else (), max_tokens=n)
+        traced = _median_s(lambda: backend.trace(req))
+        row = {"tokens": n, "traced_ms": round(1000 * traced, 2)}
+        if hf is not None:
+            with torch.no_grad():
+                bare = _median_s(lambda: hf(toks))
+            row.update(hf_forward_ms=round(1000 * bare, 2), ratio=round(traced / bare, 2), goal="<= 1.3x")
+        forward.append(row)
+    out["traced_vs_hf_forward"] = forward
+
+    if sae_id:
+        base = TraceRequest(model_name, "Elizabeth looked at Mr. Darcy and", saes=(sae_id,))
+        alphas = iter(range(1, 10_000))
+        steered = _median_s(lambda: backend.trace(TraceRequest(
+            base.model, base.prompt, base.saes, (FeatureSteer(sae_id, 3, float(next(alphas))),))))
+        out["steered_update_ms"] = round(1000 * steered, 2)
+        out["steered_update_goal"] = "<= 500 ms"
+
+    prompt_toks = model.to_tokens("Elizabeth looked at Mr. Darcy and")
+    n_new = 40
+    with torch.no_grad():
+        tl_s = _median_s(lambda: model.generate(prompt_toks, max_new_tokens=n_new, do_sample=False, verbose=False,
+                                                stop_at_eos=False), repeats=3)
+        gen = {"new_tokens": n_new, "transformer_lens_tok_s": round(n_new / tl_s, 1)}
+        if hf is not None:
+            hf_s = _median_s(lambda: hf.generate(prompt_toks, max_new_tokens=n_new, min_new_tokens=n_new,
+                                                  do_sample=False, pad_token_id=0), repeats=3)
+            gen.update(hf_tok_s=round(n_new / hf_s, 1), ratio=round(hf_s / tl_s, 2), goal=">= 0.8x")
+    out["generate"] = gen
+    out["max_rss_mb"] = round(_rss_mb(), 1)
+    return out

@@ -1,0 +1,103 @@
+"""Short cards beside the embedded artifacts: data, configuration, steps, metrics (from the training JSON)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DATA = ("Public-domain English from Debian packages: Jane Austen's six novels (r-cran-janeaustenr), the World "
+        "English Bible (sword-text-web) and Bierce's Devil's Dictionary (dict-devil); ~9.4 MB of text in "
+        "~4 KB documents, 2 % of documents held out for validation (seeded split).")
+
+
+def _fmt_heads(scores: dict, key: str) -> str:
+    rows = scores[key]
+    return "\n".join(f"| L{l} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for l, row in enumerate(rows))
+
+
+def model_card(model_dir: Path) -> str:
+    segs = [json.loads(p.read_text()) for p in sorted(model_dir.glob("training*.json"))]
+    final = segs[-1]
+    c = final["config"]
+    heads = final["head_scores"]
+    n_heads = len(heads["previous_token"][0])
+    header = "| layer | " + " | ".join(f"H{h}" for h in range(n_heads)) + " |\n|---|" + "---|" * n_heads
+    lines = [
+        "# tiny-austen-bible",
+        "",
+        f"A GPT-2-architecture causal LM (HF `GPT2LMHeadModel`): {c['n_layer']} layers, d_model {c['d_model']}, "
+        f"{c['n_head']} heads, d_mlp {c['d_mlp']}, context {c['n_ctx']}, byte-level BPE vocabulary {c['vocab_size']} "
+        "(id 0 = `<|endoftext|>` = BOS), tied embeddings, fp32 safetensors.",
+        "",
+        f"**Data.** {DATA}",
+        "",
+        "**Objective.** Next-token cross-entropy on prose windows ([BOS] + 255 tokens), plus *repeat rows*: "
+        "[BOS] + S + S + ... with S a random-token or prose span of 2-64 tokens (log-uniform); only the copies "
+        "after the first are scored. They give a previous-token + induction circuit something to earn.",
+        "",
+        "**Training** (CPU, 2 cores; AdamW b=(0.9, 0.95), wd 0.1 except biases/LayerNorm/positions, cosine LR over a "
+        "wall-clock budget, grad-clip 1.0):",
+        "",
+        "| segment | start | batch x ctx | peak LR | repeat share | steps | tokens | wall | tok/s | val loss |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, s in enumerate(segs):
+        k = s["config"]
+        lines.append(f"| {i + 1} | {k.get('init_from') or 'random init'} | {k['batch_size']} x {k['n_ctx']} | {k['lr']} | "
+                     f"{k['repeat_frac']} | {s['steps']:,} | {s['tokens_seen']:,} | {s['wall_s'] / 60:.1f} min | "
+                     f"{s['tokens_per_s']:,} | {s['val_loss']:.3f} |")
+    lines += [
+        "",
+        f"Final validation loss {final['val_loss']:.3f} nats/token on {final['val_tokens']:,} held-out tokens.",
+        "",
+        "**Head scores** (TransformerLens `detect_head` \"mul\" measure; previous-token on held-out prose, "
+        "induction on [BOS] + 50 random tokens repeated twice, max ~0.5 there):",
+        "",
+        "Previous-token:", "", header, _fmt_heads(heads, "previous_token"), "",
+        "Induction:", "", header, _fmt_heads(heads, "induction"), "",
+        f"Best previous-token head L{heads['best_prev_token'][0]}H{heads['best_prev_token'][1]} "
+        f"({heads['best_prev_token'][2]:.3f}); best induction head L{heads['best_induction'][0]}H{heads['best_induction'][1]} "
+        f"({heads['best_induction'][2]:.3f}).",
+        "",
+        "Reproduce: see README, \"Retraining the embedded model\" (the exact commands are in `TRAINING.md`).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def sae_card(sae_dir: Path, train_info: dict | None) -> str:
+    cfg = json.loads((sae_dir / "cfg.json").read_text())
+    m = json.loads((sae_dir / "metrics.json").read_text())
+    lines = [
+        f"# SAE {sae_dir.name}",
+        "",
+        f"TopK SAE (sae-lens `{cfg['architecture']}`), k={cfg.get('k')}, {cfg['d_sae']} latents on d_model {cfg['d_in']}, "
+        f"reading and writing `{cfg['metadata']['hook_name']}` of tiny-austen-bible (loaded with TransformerLens's "
+        f"default processing, model_from_pretrained_kwargs {cfg['metadata'].get('model_from_pretrained_kwargs')}), "
+        f"context {cfg['metadata'].get('context_size')}, BOS prepended and excluded from training.",
+        "",
+        "Trained with sae-lens's MultiSAETrainingRunner (one LM forward pass feeds the four SAEs) on the "
+        "training documents minus the label set." + (
+            f" {train_info['config']['training_tokens']:,} tokens, {train_info['wall_s'] / 60:.1f} min for all four."
+            if train_info else ""),
+        "",
+        "| metric (held-out, BOS excluded) | value |",
+        "|---|---|",
+        f"| explained variance | {m['explained_variance']:.3f} |",
+        f"| mean L0 | {m['mean_l0']:.1f} |",
+        f"| CE loss clean / with SAE / mean-ablated | {m['ce_clean']:.3f} / {m['ce_with_sae']:.3f} / {m['ce_mean_ablation']:.3f} |",
+        f"| CE loss recovered | {m['ce_loss_recovered']:.3f} |",
+        f"| dead latents (never active on {m['label_tokens']:,} label tokens) | {m['dead_latents']} / {m['d_sae']} "
+        f"({100 * m['dead_fraction']:.1f} %) |",
+        "",
+        "`labels.json`: for every live latent, its three most frequent top-activating tokens (the label), its "
+        "maximum activation, firing frequency and three top contexts, computed on held-out text.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_cards(model_dir: Path) -> None:
+    (model_dir / "MODEL_CARD.md").write_text(model_card(model_dir))
+    info_path = model_dir / "saes" / "training.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else None
+    for d in sorted((model_dir / "saes").iterdir()):
+        if (d / "metrics.json").exists():
+            (d / "CARD.md").write_text(sae_card(d, info))

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real embedded model and SAEs (no mocks), loaded once per test session."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+OUTPUT = ROOT / "tests" / "output"
+
+
+@pytest.fixture(scope="session")
+def backend():
+    from interp.backends import load_backend
+    from interp.registry import DEFAULT_MODEL
+
+    return load_backend(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def spec():
+    from interp.registry import DEFAULT_MODEL, REGISTRY
+
+    return REGISTRY.get(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT
+
+
+def build_request(**overrides):
+    """TraceRequest for the embedded model with sensible defaults; override any field."""
+    from interp.registry import DEFAULT_MODEL, REGISTRY
+    from interp.requests import TraceRequest
+
+    spec = REGISTRY.get(DEFAULT_MODEL)
+    fields = {"model": DEFAULT_MODEL, "prompt": "Elizabeth smiled at Mr. Darcy, and Mr. Darcy smiled.",
+              "saes": tuple(s.id for s in spec.saes)}
+    fields.update(overrides)
+    return TraceRequest(**fields)

@@ -1,0 +1,43 @@
+"""The trace reports what the model computes: checked against HF transformers and sae-lens directly."""
+import numpy as np
+import torch
+
+from tests.conftest import build_request
+
+
+def test_attention_equals_hf_eager_attention(backend, spec):
+    from transformers import GPT2LMHeadModel
+
+    trace = backend.trace(build_request(prompt="In the beginning God created the heavens and the earth."))
+    hf = GPT2LMHeadModel.from_pretrained(spec.source, attn_implementation="eager").eval()
+    with torch.no_grad():
+        out = hf(torch.from_numpy(trace.tokens)[None], output_attentions=True)
+    hf_att = torch.stack(out.attentions, 1)[0].numpy()  # [layer, head, q, k]
+    assert hf_att.shape == trace.attention.shape
+    assert np.abs(hf_att - trace.attention).max() <= 1e-5
+    hf_lp = torch.log_softmax(out.logits[0, -1], -1).numpy()
+    assert np.abs(hf_lp - trace.next_token_logprobs).max() <= 1e-4
+
+
+def test_sae_activations_equal_sae_lens_encode(backend, spec):
+    trace = backend.trace(build_request(top_k=8))
+    _, cache = backend.model.run_with_cache(torch.from_numpy(trace.tokens)[None])
+    for s in spec.saes:
+        sae = backend.sae(s.id)
+        with torch.no_grad():
+            feats = sae.encode(cache[s.hook][0])  # [pos, d_sae]
+        top = feats.topk(8, dim=-1)
+        acts = trace.saes[s.id]
+        np.testing.assert_allclose(acts.top_act, top.values.numpy(), atol=1e-6)
+        live = acts.top_act > 0  # ties among zeros may order differently
+        assert (acts.top_idx[live] == top.indices.numpy()[live]).all()
+        np.testing.assert_array_equal(acts.l0, (feats > 0).sum(-1).numpy())
+
+
+def test_residual_norms_equal_the_cache(backend):
+    trace = backend.trace(build_request())
+    _, cache = backend.model.run_with_cache(torch.from_numpy(trace.tokens)[None])
+    for l in range(trace.n_layers):
+        np.testing.assert_allclose(trace.resid_pre_norm[l], cache[f"blocks.{l}.hook_resid_pre"][0].norm(dim=-1), rtol=1e-6)
+        np.testing.assert_allclose(trace.resid_mid_norm[l], cache[f"blocks.{l}.hook_resid_mid"][0].norm(dim=-1), rtol=1e-6)
+        np.testing.assert_allclose(trace.resid_post_norm[l], cache[f"blocks.{l}.hook_resid_post"][0].norm(dim=-1), rtol=1e-6)
