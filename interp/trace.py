@@ -43,14 +43,22 @@ class Trace:
     resid_mid_norm: np.ndarray  # [layer, pos]  ||blocks.l.hook_resid_mid||
     resid_post_norm: np.ndarray  # [layer, pos] ||blocks.l.hook_resid_post||; the last is the final residual
     next_token_logprobs: np.ndarray  # [vocab] float32, log-probs after the last position
+    attn_out_norm: np.ndarray  # [layer, pos] ||blocks.l.hook_attn_out||: what each attention block writes
+    mlp_out_norm: np.ndarray  # [layer, pos]  ||blocks.l.hook_mlp_out||
+    resid_cosine: np.ndarray  # [layer, pos] cos(resid before block l, resid after block l)
+    lens_top_idx: np.ndarray  # [layer + 1, pos, k] logit lens: top tokens read from resid_pre(l), last = final resid
+    lens_top_prob: np.ndarray  # [layer + 1, pos, k] their probabilities (final LayerNorm applied, then unembed)
     saes: dict[str, SAEActivations] = field(default_factory=dict)
+    token_strings: dict[int, str] = field(default_factory=dict)
+    d_model: int = 0  # id -> string for every id in lens_top_idx
     steering: tuple = ()
     notices: tuple[str, ...] = ()  # sentences for the user (truncation, processing caveats)
     processing: dict = field(default_factory=dict)  # how the model was loaded (fold_ln, centring)
 
     def __post_init__(self):
         for name in ("tokens", "attention", "resid_pre_norm", "resid_mid_norm", "resid_post_norm",
-                     "next_token_logprobs"):
+                     "next_token_logprobs", "attn_out_norm", "mlp_out_norm", "resid_cosine", "lens_top_idx",
+                     "lens_top_prob"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     @property

@@ -20,6 +20,12 @@ def charts(at):
     return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
 
 
+def chart_tables(at, i=0):
+    import pyarrow as pa
+
+    return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in at.get("vega_lite_chart")[i].proto.datasets]
+
+
 def assert_clean(at):
     assert not at.exception, [e.value for e in at.exception]
 
@@ -89,3 +95,24 @@ def test_sae_picker_changes_the_sae_view():
     assert_clean(at)
     assert at.query_params["sae"] == "blocks.0.hook_resid_post"
     assert at.metric[0].value == "blocks.0.hook_resid_post"
+
+
+def test_residual_toggles_and_csv():
+    at = new_app()
+    at.switch_page("views/residual_stream.py").run()
+    spec = charts(at)[0]
+    at.toggle(key="resid_per_pos").set_value(True).run()
+
+    def tokens_plotted():
+        return set().union(*(set(t["token"]) for t in chart_tables(at) if "token" in t))
+
+    assert "0:<|endoftext|>" not in tokens_plotted()  # BOS excluded by default
+    at.toggle(key="resid_log").set_value(True).run()
+    at.toggle(key="resid_bos").set_value(True).run()
+    assert_clean(at)
+    layers = charts(at)[0]["layer"]
+    assert any(l.get("encoding", {}).get("y", {}).get("scale", {}).get("type") == "log" for l in layers)
+    assert "0:<|endoftext|>" in tokens_plotted()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download these norms (CSV)" in labels and "Download the logit lens (CSV)" in labels
+    assert spec

@@ -1,6 +1,7 @@
 """SAE features: the top latents of the selected SAE at each token, with their offline labels."""
 import streamlit as st
 
+from components.charts_ui import show
 from components import cached, session
 from components.page import current_trace
 from interp.charts.sae import token_feature_heatmap, top_features_frame
@@ -22,7 +23,7 @@ st.caption("BOS is excluded, as sae-lens does when training and evaluating SAEs.
 if df.empty:
     st.info("No feature is active on this prompt.")
     st.stop()
-st.altair_chart(token_feature_heatmap(df))
+show(token_feature_heatmap(df))
 st.dataframe(df, hide_index=True, column_config={
     "activation": st.column_config.NumberColumn(format="%.3f"),
     "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0),

@@ -136,7 +136,8 @@ class TransformerLensBackend:
         for s in request.active_steering:
             self.sae(s.sae)  # load (and validate) before taking the forward lock
         wanted = {hooks.pattern(l) for l in range(L)}
-        wanted |= {h(l) for l in range(L) for h in (hooks.resid_pre, hooks.resid_mid, hooks.resid_post)}
+        wanted |= {h(l) for l in range(L) for h in (hooks.resid_pre, hooks.resid_mid, hooks.resid_post,
+                                                    hooks.attn_out, hooks.mlp_out)}
         wanted |= {s.hook for s in sae_specs.values()}
         with self.lock, torch.no_grad():
             fwd = steering_hooks(request.active_steering, self.sae)
@@ -147,6 +148,10 @@ class TransformerLensBackend:
         def norms(h):  # [layer, pos]
             return torch.stack([cache[h(l)][0].norm(dim=-1) for l in range(L)]).numpy()
 
+        # residual before each block, plus the final one: [L + 1, pos, d_model]
+        stack = torch.stack([cache[hooks.resid_pre(l)][0] for l in range(L)] + [cache[hooks.resid_post(L - 1)][0]])
+        cosine = torch.nn.functional.cosine_similarity(stack[:-1], stack[1:], dim=-1)  # [L, pos]
+        lens_idx, lens_prob = self._logit_lens_topk(stack, k=5)
         sae_acts = {sid: self._sae_activations(sid, saes[sid], cache[spec.hook][0], request.top_k)
                     for sid, spec in sae_specs.items()}
         return Trace(
@@ -159,11 +164,31 @@ class TransformerLensBackend:
             resid_mid_norm=norms(hooks.resid_mid),
             resid_post_norm=norms(hooks.resid_post),
             next_token_logprobs=torch.log_softmax(logits[0, -1].float(), -1).numpy(),
+            attn_out_norm=norms(hooks.attn_out),
+            mlp_out_norm=norms(hooks.mlp_out),
+            resid_cosine=cosine.numpy(),
+            lens_top_idx=lens_idx,
+            lens_top_prob=lens_prob,
+            token_strings={int(i): model.tokenizer.decode([int(i)]) for i in np.unique(lens_idx)},
+            d_model=model.cfg.d_model,
             saes=sae_acts,
             steering=request.active_steering,
             notices=tuple(notices),
             processing={k: v for k, v in self.spec.kwargs.items()},
         )
+
+    def logit_lens_logits(self, resid: torch.Tensor) -> torch.Tensor:
+        """Final LayerNorm applied to a residual vector (its own scale), then the unembedding."""
+        return self.model.unembed(self.model.ln_final(resid))
+
+    def _logit_lens_topk(self, stack: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+        idx, prob = [], []
+        with torch.no_grad():
+            for resid in stack:  # one layer at a time: [pos, vocab] logits stay small for a 50k vocabulary
+                top = torch.softmax(self.logit_lens_logits(resid[None])[0].float(), -1).topk(k, dim=-1)
+                idx.append(top.indices)
+                prob.append(top.values)
+        return torch.stack(idx).numpy().astype(np.int32), torch.stack(prob).numpy()
 
     @staticmethod
     def _sae_activations(sae_id: str, sae: SAE, x: torch.Tensor, k: int) -> SAEActivations:
