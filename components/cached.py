@@ -39,8 +39,7 @@ def _trace(model_name: str, prompt: str, saes: tuple[str, ...], steering: tuple[
 
 def trace(request: TraceRequest):
     """Cached trace for a request; raises InterpError with a user-facing sentence."""
-    steering = tuple((s.sae, s.feature, s.alpha, s.mode, s.start) for s in request.steering)
-    return _trace(request.model, request.prompt, request.saes, steering, request.top_k)
+    return _trace(request.model, request.prompt, request.saes, _steer_key(request), request.top_k)
 
 
 @st.cache_data(show_spinner=False)
@@ -58,3 +57,43 @@ def safe_trace(request_fn):
         return trace(request_fn()), None
     except InterpError as e:
         return None, str(e)
+
+
+def _steer_key(request: TraceRequest) -> tuple:
+    return tuple((s.sae, s.feature, s.alpha, s.mode, s.start, s.end) for s in request.steering)
+
+
+@st.cache_resource(show_spinner="Generating…", max_entries=64, ttl=3600)
+def _generate(model_name, prompt, saes, steering, max_new_tokens, temperature, seed):
+    from interp.generation import generate as _gen
+    from interp.requests import GenerateRequest
+
+    req = TraceRequest(model_name, prompt, saes, tuple(FeatureSteer(*s) for s in steering))
+    return _gen(load_backend(model_name), GenerateRequest(req, max_new_tokens, temperature, 40, seed))
+
+
+def generate(request: TraceRequest, max_new_tokens: int, temperature: float, seed: int):
+    return _generate(request.model, request.prompt, request.saes, _steer_key(request), max_new_tokens, temperature, seed)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
+def _kl(model_name, tokens, saes, steering, start):
+    from interp.generation import per_token_kl
+
+    steers = tuple(s for s in (FeatureSteer(*x) for x in steering) if not s.is_identity)
+    return per_token_kl(load_backend(model_name), tokens, steers, start)
+
+
+def per_token_kl(request: TraceRequest, tokens: tuple[int, ...], start: int):
+    return _kl(request.model, tokens, request.saes, _steer_key(request), start)
+
+
+@st.cache_resource(show_spinner="Splicing the SAE in…", max_entries=64, ttl=3600)
+def _splice(model_name, prompt, sae_id):
+    from interp.sae_tools import splice_metrics
+
+    return splice_metrics(load_backend(model_name), TraceRequest(model_name, prompt), sae_id)
+
+
+def splice_metrics(request: TraceRequest, sae_id: str) -> dict:
+    return _splice(request.model, request.prompt, sae_id)

@@ -20,7 +20,7 @@ class FeatureSteer:
     add:    resid += alpha * W_dec[feature]        (alpha in units of the feature's activation)
     clamp:  the feature's activation is set to alpha (SAE spliced in, error term kept)
     ablate: the feature's activation is set to 0   (SAE spliced in, error term kept)
-    Positions from `start` on are steered (0 = every position, generated tokens included).
+    Positions start <= p < end are steered (start 0, end None = every position, generated tokens included).
     """
 
     sae: str
@@ -28,6 +28,7 @@ class FeatureSteer:
     alpha: float = 0.0
     mode: SteerMode = "add"
     start: int = 0
+    end: int | None = None
 
     def __post_init__(self):
         if self.mode not in STEER_MODES:
@@ -40,6 +41,8 @@ class FeatureSteer:
             raise BadInput(f"Feature index must be a non-negative integer, got {self.feature!r}.")
         if int(self.start) != self.start or self.start < 0:
             raise BadInput("The first steered position must be a non-negative integer.")
+        if self.end is not None and (int(self.end) != self.end or self.end <= self.start):
+            raise BadInput("The last steered position must come after the first.")
         object.__setattr__(self, "alpha", float(self.alpha))
         object.__setattr__(self, "feature", int(self.feature))
         object.__setattr__(self, "start", int(self.start))
@@ -82,3 +85,22 @@ class TraceRequest:
     def base(self) -> "TraceRequest":
         """The same request without steering."""
         return TraceRequest(self.model, self.prompt, self.saes, (), self.top_k, self.max_tokens)
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Sample a continuation of `trace.prompt`, steered by `trace.steering` at every step (KV cache included)."""
+
+    trace: TraceRequest
+    max_new_tokens: int = 30
+    temperature: float = 0.8
+    top_k: int = 40
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 1 <= self.max_new_tokens <= 200:
+            raise BadInput("Generate between 1 and 200 new tokens.")
+        if not (math.isfinite(self.temperature) and 0.0 <= self.temperature <= 5.0):
+            raise BadInput("Temperature must be between 0 (greedy) and 5.")
+        if self.top_k < 0:
+            raise BadInput("top_k must be >= 0 (0 = no top-k filter).")

@@ -18,8 +18,10 @@ def steer_hook(steer: FeatureSteer, sae, pos_offset: Callable[[], int] = lambda:
     direction = sae.W_dec[steer.feature].detach()  # [d_model]
 
     def positions(act):
-        first = max(0, steer.start - pos_offset())
-        return slice(first, act.shape[1])
+        offset = pos_offset()
+        first = max(0, steer.start - offset)
+        last = act.shape[1] if steer.end is None else max(first, min(act.shape[1], steer.end - offset))
+        return slice(first, last)
 
     def add(act, hook):
         act = act.clone()

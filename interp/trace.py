@@ -26,9 +26,11 @@ class SAEActivations:
     error_norm: np.ndarray  # [pos] ||x - x_hat||
     input_norm: np.ndarray  # [pos] ||x||
     fvu: float  # fraction of variance unexplained over the non-BOS positions
+    inputs: np.ndarray | None = None  # [pos, d_model] the hook's activations (feature detail re-encodes them)
 
     def __post_init__(self):
-        for name in ("top_idx", "top_act", "l0", "total_act", "error_norm", "input_norm"):
+        for name in ("top_idx", "top_act", "l0", "total_act", "error_norm", "input_norm") + (
+                ("inputs",) if self.inputs is not None else ()):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
 

@@ -1,10 +1,19 @@
-"""SAE features: the top latents of the selected SAE at each token, with their offline labels."""
+"""SAE features: what the SAE reads at each token, one feature in detail, reconstruction health, steering."""
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from components import cached
 from components.charts_ui import show
-from components import cached, session
 from components.page import current_trace
+from components.steering_ui import steering_ui
+from interp import sae_tools
+from interp.charts.common import token_labels
 from interp.charts.sae import token_feature_heatmap, top_features_frame
+from interp.charts.steering import feature_activation_chart, kl_chart, next_token_comparison
+from interp.errors import InterpError
+from interp.registry import REGISTRY
+from interp.requests import TraceRequest
 
 st.title("SAE features")
 trace = current_trace()
@@ -13,18 +22,116 @@ if not trace.saes:
     st.stop()
 sae_id = next(iter(trace.saes))
 acts = trace.saes[sae_id]
+backend = cached.load_backend(trace.model)
 labels = cached.sae_labels(trace.model, sae_id)
-c1, c2, c3 = st.columns(3)
+spec = REGISTRY.get(trace.model).sae(sae_id)
+body = slice(1, None) if trace.n_pos > 1 else slice(None)
+
+c1, c2, c3, c4 = st.columns(4)
 c1.metric("SAE", sae_id)
-c2.metric("Mean L0 (non-BOS)", f"{acts.l0[1:].mean():.1f}" if trace.n_pos > 1 else "–")
-c3.metric("Variance explained (this prompt)", f"{1 - acts.fvu:.2f}")
+c2.metric("Latents", f"{acts.d_sae:,}")
+c3.metric("Mean L0 (non-BOS)", f"{acts.l0[body].mean():.1f}")
+c4.metric("Variance explained (this prompt)", f"{1 - acts.fvu:.2f}")
+for w in sae_tools.mismatch_warnings(backend, sae_id, trace.n_pos):
+    st.warning(w)
+
 df = top_features_frame(trace, sae_id, labels)
-st.caption("BOS is excluded, as sae-lens does when training and evaluating SAEs.")
-if df.empty:
-    st.info("No feature is active on this prompt.")
-    st.stop()
-show(token_feature_heatmap(df))
-st.dataframe(df, hide_index=True, column_config={
-    "activation": st.column_config.NumberColumn(format="%.3f"),
-    "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0),
-})
+tab_tokens, tab_detail, tab_health, tab_steer = st.tabs(["Features per token", "Feature detail",
+                                                         "Reconstruction health", "Steering"])
+with tab_tokens:
+    st.caption("BOS is excluded, as sae-lens does when training and evaluating SAEs. share = the feature's "
+               "activation / the sum of all activations at that token.")
+    if df.empty:
+        st.info("No feature is active on this prompt.")
+    else:
+        labels_tok = token_labels(trace.str_tokens)
+        pos = st.pills("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p], key="sae_token",
+                       default=trace.n_pos - 1)
+        pos = pos if pos is not None else trace.n_pos - 1
+        st.dataframe(df[df["pos"] == pos].drop(columns=["pos"]), hide_index=True, column_config={
+            "activation": st.column_config.NumberColumn(format="%.3f"),
+            "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0)})
+        show(token_feature_heatmap(df))
+        st.download_button("Download top features (CSV)", df.to_csv(index=False), "sae_top_features.csv",
+                           "text/csv", key="sae_csv", on_click="ignore")
+
+with tab_detail:
+    default = int(df.iloc[0]["feature"]) if not df.empty else 0
+    feature = st.number_input("Feature", 0, acts.d_sae - 1, default, key="sae_feature")
+    info = labels.get(str(feature))
+    if info:
+        st.markdown(f"**Label (offline, top activating tokens):** `{info['label']}` · max activation "
+                    f"{info['max_act']:.3f} · fires on {100 * info['freq']:.2f} % of held-out tokens")
+        st.dataframe(pd.DataFrame(info["contexts"]), hide_index=True)
+    elif labels:
+        st.info("This feature never fired on the held-out label text (a dead latent).")
+    if spec.neuronpedia:
+        st.link_button("Open on Neuronpedia", f"https://www.neuronpedia.org/{spec.neuronpedia}/{feature}")
+    feat_acts = sae_tools.feature_activations(backend, sae_id, acts.inputs, feature)
+    show(feature_activation_chart(trace.str_tokens, feat_acts, feature))
+    eff = sae_tools.feature_logit_effects(backend, sae_id, feature)
+    left, right = st.columns(2)
+    left.dataframe(pd.DataFrame(eff["promoted"], columns=["promoted token", "W_dec·W_U"]), hide_index=True)
+    right.dataframe(pd.DataFrame(eff["suppressed"], columns=["suppressed token", "W_dec·W_U"]), hide_index=True)
+    st.caption("Direct effect of the decoder direction through the unembedding (final LayerNorm scale ignored).")
+
+with tab_health:
+    m = cached.splice_metrics(TraceRequest(trace.model, trace.prompt), sae_id)
+    if m:
+        h1, h2, h3, h4 = st.columns(4)
+        h1.metric("CE clean", f"{m['ce_clean']:.3f}")
+        h2.metric("CE with SAE spliced", f"{m['ce_spliced']:.3f}", f"{m['ce_spliced'] - m['ce_clean']:+.3f}",
+                  delta_color="inverse")
+        h3.metric("CE with error term kept", f"{m['ce_with_error_term']:.3f}")
+        h4.metric("Mean KL(clean ‖ spliced)", f"{m['kl_mean']:.3f}")
+    health = pd.DataFrame({"token": token_labels(trace.str_tokens), "L0": acts.l0,
+                           "error norm": acts.error_norm, "relative error": acts.error_norm / np.maximum(acts.input_norm, 1e-9)})
+    st.dataframe(health.iloc[body], hide_index=True)
+    st.caption("Next-token cross-entropy over this prompt; the SAE replaces its hook's activation at every "
+               "position except BOS. Keeping the error term must reproduce the clean run.")
+
+
+def max_act(f: int) -> float:
+    entry = labels.get(str(f))
+    return float(entry["max_act"]) if entry else max(float(acts.top_act.max()), 1e-3)
+
+
+@st.fragment
+def steering_section():
+    st.caption("Add a feature's decoder direction (add), set its activation (clamp) or remove it (ablate) at "
+               f"{sae_id}. Only this section reruns when a slider moves.")
+    candidates = list(dict.fromkeys(int(f) for f in df["feature"])) if not df.empty else [0]
+    steers = steering_ui(sae_id, candidates, trace.n_pos, trace.str_tokens, max_act,
+                         lambda f: sae_tools.decoder_norm(backend, sae_id, f), float(acts.input_norm[body].mean()))
+    g1, g2, g3 = st.columns(3)
+    n_new = g1.slider("New tokens", 5, 60, 30, key="gen_n")
+    temperature = g2.slider("Temperature", 0.0, 1.5, 0.8, 0.1, key="gen_temp")
+    seed = g3.number_input("Seed", 0, 10_000, 0, key="gen_seed")
+    base_req = TraceRequest(trace.model, trace.prompt, (sae_id,))
+    try:
+        steered_req = TraceRequest(trace.model, trace.prompt, (sae_id,), tuple(steers))
+        steered = cached.trace(steered_req)
+        base_gen = cached.generate(base_req, n_new, temperature, seed)
+        steered_gen = cached.generate(steered_req, n_new, temperature, seed)
+    except InterpError as e:
+        st.error(str(e))
+        return
+    cmp = next_token_comparison(trace.next_token_logprobs, steered.next_token_logprobs,
+                                lambda i: backend.model.tokenizer.decode([i]))
+    st.markdown("**Next token after the prompt: base vs steered**")
+    st.dataframe(cmp, hide_index=True, column_config={
+        "base": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0),
+        "steered": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0),
+        "change": st.column_config.NumberColumn(format="%+.3f")})
+    a, b = st.columns(2)
+    a.markdown("**Base continuation**")
+    a.text(base_gen.text)
+    b.markdown("**Steered continuation** (same seed)")
+    b.text(steered_gen.text)
+    if steers and steered_gen.new_str_tokens:
+        kl = cached.per_token_kl(steered_req, steered_gen.tokens, steered_gen.prompt_tokens)
+        show(kl_chart(steered_gen.new_str_tokens, kl))
+
+
+with tab_steer:
+    steering_section()

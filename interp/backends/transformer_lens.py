@@ -47,7 +47,19 @@ def load_model(spec: ModelSpec) -> HookedSAETransformer:
         raise LoadError(f"Could not load {spec.title}: its files are incomplete or unreadable "
                         f"({type(e).__name__}: {' '.join(str(e).split())}).") from e
     model.eval()
+    _use_fast_unembed(model)
     return model
+
+
+def _use_fast_unembed(model) -> None:
+    """TransformerLens's Unembed computes F.linear(x, W_U.T.contiguous()), copying W_U (154 MB for GPT-2) on
+    every forward; on CPU that copy dominates generation. x @ W_U + b_U is the same product without the copy."""
+    u = model.unembed
+
+    def forward(residual):
+        return u.hook_out(u.hook_in(residual) @ u.W_U + u.b_U)
+
+    u.forward = forward
 
 
 def load_sae(spec: SAESpec) -> SAE:
@@ -213,4 +225,5 @@ class TransformerLensBackend:
             error_norm=err.float().numpy(),
             input_norm=x.norm(dim=-1).float().numpy(),
             fvu=fvu,
+            inputs=x.float().numpy(),
         )

@@ -29,7 +29,7 @@ def token_feature_heatmap(df: pd.DataFrame, n_features: int = 20) -> alt.Chart:
     sub = df[df["feature"].isin(top)]
     order = df.drop_duplicates("pos").sort_values("pos")["token"].tolist()
     return alt.Chart(sub).mark_rect().encode(
-        x=alt.X("token:N", sort=order, axis=alt.Axis(labelAngle=-60)),
+        x=alt.X("token:N", sort=order, axis=alt.Axis(labelAngle=-60, labelOverlap=False)),
         y=alt.Y("feature:N", sort=list(map(int, top)), axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("activation:Q", scale=alt.Scale(scheme="oranges")),
         tooltip=["token", "feature", "label", alt.Tooltip("activation:Q", format=".3f")],

@@ -1,0 +1,71 @@
+"""Steered sampling with a KV cache, and the per-token KL between a steered and a base run (torch)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformer_lens import TransformerLensKeyValueCache
+
+from interp.requests import GenerateRequest
+from interp.steering import steering_hooks
+
+
+@dataclass(frozen=True)
+class Generation:
+    prompt_tokens: int  # positions of the prompt, BOS included
+    tokens: tuple[int, ...]  # prompt + continuation
+    new_str_tokens: tuple[str, ...]
+    text: str  # the continuation only
+
+
+def _sample(logits: torch.Tensor, req: GenerateRequest, gen: torch.Generator) -> int:
+    if req.temperature == 0:
+        return int(logits.argmax())
+    logits = logits / req.temperature
+    if req.top_k:
+        kth = logits.topk(min(req.top_k, logits.shape[-1])).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return int(torch.multinomial(torch.softmax(logits, -1), 1, generator=gen))
+
+
+def generate(backend, req: GenerateRequest) -> Generation:
+    """Decode one token at a time through TransformerLens with a KV cache. Steering hooks are told the
+    absolute position of each step (`offset`), so generated tokens are steered like prompt tokens."""
+    model = backend.model
+    tokens, _ = backend.to_tokens(req.trace.prompt, req.trace.max_tokens)
+    n_prompt = tokens.shape[1]
+    budget = min(req.max_new_tokens, model.cfg.n_ctx - n_prompt)
+    gen = torch.Generator().manual_seed(req.seed)
+    offset = [0]
+    out = tokens[0].tolist()
+    with backend.lock, torch.no_grad():
+        fwd = steering_hooks(req.trace.active_steering, backend.sae, pos_offset=lambda: offset[0])
+        with model.hooks(fwd_hooks=fwd):
+            cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, 1)
+            logits = model(tokens, past_kv_cache=cache)
+            backend.forward_passes += 1
+            for _ in range(budget):
+                offset[0] = len(out)
+                nxt = _sample(logits[0, -1].float(), req, gen)
+                out.append(nxt)
+                if len(out) >= model.cfg.n_ctx:
+                    break
+                logits = model(torch.tensor([[nxt]]), past_kv_cache=cache)
+    new = out[n_prompt:]
+    return Generation(n_prompt, tuple(out), tuple(model.to_str_tokens(torch.tensor(new))) if new else (),
+                      model.tokenizer.decode(new))
+
+
+def per_token_kl(backend, tokens: tuple[int, ...], steering, start: int) -> np.ndarray:
+    """KL(steered || base) of the next-token distribution at each position >= start - 1 of `tokens`,
+    both runs teacher-forced on the same tokens (so the comparison is position by position)."""
+    model = backend.model
+    x = torch.tensor([tokens])
+    with backend.lock, torch.no_grad():
+        base = torch.log_softmax(model(x)[0].float(), -1)
+        with model.hooks(fwd_hooks=steering_hooks(steering, backend.sae)):
+            steered = torch.log_softmax(model(x)[0].float(), -1)
+        backend.forward_passes += 2
+    kl = (steered.exp() * (steered - base)).sum(-1)  # [pos]
+    return kl[start - 1 : len(tokens) - 1].numpy()
