@@ -97,3 +97,13 @@ def _splice(model_name, prompt, sae_id):
 
 def splice_metrics(request: TraceRequest, sae_id: str) -> dict:
     return _splice(request.model, request.prompt, sae_id)
+
+
+@st.cache_resource(show_spinner="Scoring heads on the repeated-random-token probe…", max_entries=4)
+def probe_head_scores(model_name: str, length: int = 50, seed: int = 0) -> dict:
+    """Head-type scores on [BOS] + S + S (S = `length` random tokens): induction needs repetition."""
+    from interp.analysis.heads import head_scores, repeated_random_tokens
+
+    backend = load_backend(model_name)
+    tokens = repeated_random_tokens(backend.model.cfg.d_vocab, length, seed, bos=backend.model.tokenizer.bos_token_id or 0)
+    return head_scores(backend.attention_for_tokens(tokens), tokens)

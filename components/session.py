@@ -67,7 +67,10 @@ def sae_choice(model: str) -> str | None:
         return None
     current = st.session_state.get(SAE)
     if current not in ids:
-        current = st.query_params.get(SAE) if st.query_params.get(SAE) in ids else ids[len(ids) // 2]
+        asked = st.query_params.get(SAE)
+        current = asked if asked in ids else ids[len(ids) // 2]
+        if asked and asked not in ids:
+            st.warning(f"Unknown SAE {asked!r} in the link for {spec.title}; showing {current} instead.")
         st.session_state[SAE] = current
     return current
 

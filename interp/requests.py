@@ -9,7 +9,7 @@ from interp.errors import BadInput
 
 SteerMode = Literal["add", "clamp", "ablate"]
 STEER_MODES: tuple[str, ...] = ("add", "clamp", "ablate")
-MAX_PROMPT_CHARS = 20_000
+MAX_PROMPT_CHARS = 100_000  # longer prompts are refused; anything past the context is truncated with a notice
 MAX_ALPHA = 1_000.0
 
 

@@ -10,7 +10,7 @@ VIEWS = ["views/attention.py", "views/residual_stream.py", "views/sae_features.p
 
 
 def new_app(**query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     for k, v in query.items():
         at.query_params[k] = v
     return at.run()
@@ -121,3 +121,27 @@ def test_residual_toggles_and_csv():
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download these norms (CSV)" in labels and "Download the logit lens (CSV)" in labels
     assert spec
+
+
+@pytest.mark.parametrize("prompt", [
+    "Émilie 🙂 said 你好 and שלום\u200b\u200d!",  # emoji, CJK, right-to-left, zero-width characters
+    "<script>alert(1)</script><b>bold</b> & friends",
+    "x" * 20_000,  # far past the context: truncated with a notice
+])
+def test_odd_prompts_render_everywhere(prompt):
+    at = new_app()
+    at.text_area(key="prompt_box").input(prompt)
+    at.button(key="run").click().run()
+    for view in VIEWS:
+        at.switch_page(view).run()
+        assert_clean(at)
+        assert charts(at)
+    if len(prompt) > 1000:
+        assert any("only the first" in i.value for i in at.info)
+
+
+def test_unknown_sae_in_url_is_named_and_replaced():
+    at = new_app(sae="blocks.99.hook_resid_post")
+    assert_clean(at)
+    assert any("Unknown SAE" in w.value for w in at.warning)
+    assert at.query_params["sae"] == "blocks.2.hook_resid_post"

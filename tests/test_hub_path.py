@@ -183,3 +183,31 @@ def test_partly_cached_hub_model_is_a_load_error(hub, tmp_path):
     assert out["raised"] == "LoadError" and out["is_load_error"], out
     assert out["message"].startswith("Could not load gpt2-small") and "\n" not in out["message"]
     assert out["network_attempts"] == []
+
+
+_PROBE_APP = _NO_NETWORK + r'''
+from streamlit.testing.v1 import AppTest
+MODEL, SAE_ID = sys.argv[1:3]
+at = AppTest.from_file("app.py", default_timeout=120)
+at.query_params["model"] = MODEL
+at.query_params["sae"] = SAE_ID
+at.query_params["prompt"] = "Hello world. Hello world."
+at.run()
+views = {}
+for view in ("views/attention.py", "views/residual_stream.py", "views/sae_features.py"):
+    at.switch_page(view).run()
+    views[view] = {"exceptions": [e.value for e in at.exception], "errors": [e.value for e in at.error],
+                   "titles": [t.value for t in at.title], "charts": len(at.get("vega_lite_chart"))}
+emit({"views": views, "model": at.query_params.get("model")})
+'''
+
+
+def test_every_view_renders_on_the_hub_cache_model(hub):
+    """The app itself (AppTest) on the hub path: attention, residual stream and SAE views draw for the
+    cached tiny gpt2 with a res-jb-layout SAE, with no exception and no network."""
+    out = run_probe(_PROBE_APP, hub, MODEL, SAE_ID)
+    assert out["network_attempts"] == []
+    assert out["model"] == MODEL
+    for view, v in out["views"].items():
+        assert v["exceptions"] == [] and v["errors"] == [], (view, v)
+        assert v["charts"] >= 1, view

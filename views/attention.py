@@ -1,10 +1,12 @@
-"""Attention: one head's pattern as a query x key heatmap, and head-type scores on this prompt."""
+"""Attention: one head as a query x key heatmap, every head at a glance, head types, bertviz."""
 import streamlit as st
 
+from components import cached
 from components.charts_ui import show
 from components.page import current_trace
 from interp.analysis.heads import head_scores
-from interp.charts.attention import attention_frame, attention_heatmap, head_scores_frame
+from interp.charts.attention import (BOS_MODES, SCORE_TITLES, attention_frame, attention_heatmap, color_cap, head_grid,
+                                     head_scores_frame)
 from interp.charts.bertviz_view import BertvizUnavailable, head_view_html, model_view_html
 
 st.title("Attention patterns")
@@ -13,18 +15,51 @@ st.caption(
     "Attention shows where information *can* move; it is not by itself an explanation of the output."
 )
 trace = current_trace()
+WINDOW = 96  # positions per heatmap: keeps a chart to <= 9,216 cells, so the browser never stalls
 
-left, right = st.columns([1, 1])
+
+def open_head(layer: int, head: int) -> None:
+    st.session_state["attn_layer"], st.session_state["attn_head"] = layer, head
+
+
+left, mid, right = st.columns([1, 1, 2])
 layer = left.selectbox("Layer", range(trace.n_layers), key="attn_layer")
-head = right.selectbox("Head", range(trace.n_heads), key="attn_head")
-show(attention_heatmap(attention_frame(trace, layer, head), f"L{layer}H{head}"), fixed_width=True)
+head = mid.selectbox("Head", range(trace.n_heads), key="attn_head")
+bos = right.radio("BOS / attention sink", list(BOS_MODES), horizontal=True, key="attn_bos",
+                  format_func={"show": "show BOS", "hide": "hide BOS, renormalise", "cap": "cap colour"}.get)
+window = None
+if trace.n_pos > WINDOW:
+    start = st.slider(f"Window: {WINDOW} of {trace.n_pos} positions, starting at", 0, trace.n_pos - WINDOW,
+                      trace.n_pos - WINDOW, key="attn_window")
+    window = (start, start + WINDOW)
+    st.info(f"Long prompt: showing positions {start}-{start + WINDOW - 1}. Move the window to see the rest.")
+frame = attention_frame(trace, layer, head, bos=bos, window=window)
+cap = color_cap(trace, layer, head) if bos == "cap" else 1.0
+show(attention_heatmap(frame, f"L{layer}H{head} · {BOS_MODES[bos]}", color_max=cap), fixed_width=True)
 st.caption("Grey cells are masked by causal attention (a token cannot attend to later tokens): not zero, not applicable.")
+st.download_button("Download this head's pattern (CSV)", frame.to_csv(index=False), f"attention_L{layer}H{head}.csv",
+                   "text/csv", key="attn_csv", on_click="ignore")
 
-st.subheader("Head types on this prompt")
+st.subheader("Every head at a glance")
+probe = cached.probe_head_scores(trace.model)
 scores = head_scores(trace.attention, trace.tokens)
-df = head_scores_frame(scores).sort_values("previous_token", ascending=False)
-st.dataframe(df, hide_index=True, column_config={
-    k: st.column_config.NumberColumn(format="%.3f") for k in scores})
+table = head_scores_frame({**scores, "induction_probe": probe["induction"]})
+score = st.radio("Score", list(SCORE_TITLES), horizontal=True, format_func=SCORE_TITLES.get, key="attn_score")
+show(head_grid(table, score))
+st.caption("previous-token, duplicate-token, BOS sink and entropy are measured on your prompt; induction (probe) on "
+           "[BOS] + 50 random tokens repeated once (an induction head needs repetition; about 0.5 is perfect there). "
+           "Scores follow TransformerLens's head_detector.")
+ranked = table.sort_values(score, ascending=score == "entropy", ignore_index=True)
+picked = st.dataframe(ranked[["head"] + list(SCORE_TITLES)], hide_index=True, on_select="rerun",
+                      selection_mode="single-row", key="attn_table",
+                      column_config={k: st.column_config.NumberColumn(v, format="%.3f") for k, v in SCORE_TITLES.items()})
+rows = picked.selection.rows if picked else []
+if rows:
+    row = ranked.iloc[rows[0]]
+    if (int(row.layer), int(row.head_index)) != (layer, head):
+        open_head(int(row.layer), int(row.head_index))
+        st.rerun()
+st.caption("Pick a row to open that head above.")
 
 st.subheader("bertviz")
 st.caption(

@@ -189,6 +189,15 @@ class TransformerLensBackend:
             processing={k: v for k, v in self.spec.kwargs.items()},
         )
 
+    def attention_for_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        """[layer, head, q, k] patterns for a given token sequence (e.g. the repeated-random-token probe)."""
+        L = self.model.cfg.n_layers
+        wanted = {hooks.pattern(l) for l in range(L)}
+        with self.lock, torch.no_grad():
+            _, cache = self.model.run_with_cache(torch.as_tensor(tokens)[None], names_filter=lambda n: n in wanted)
+            self.forward_passes += 1
+        return torch.stack([cache[hooks.pattern(l)][0] for l in range(L)]).float().numpy()
+
     def logit_lens_logits(self, resid: torch.Tensor) -> torch.Tensor:
         """Final LayerNorm applied to a residual vector (its own scale), then the unembedding."""
         return self.model.unembed(self.model.ln_final(resid))

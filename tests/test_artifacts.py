@@ -1,0 +1,72 @@
+"""The committed embedded artifacts: formats, size, SAE quality and labels, and the heads a demo points at."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from interp.registry import EMBEDDED_DIR
+
+ASSETS = EMBEDDED_DIR.parent
+PROSE = ("It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in "
+         "want of a wife. However little known the feelings or views of such a man may be on his first entering a "
+         "neighbourhood, this truth is so well fixed in the minds of the surrounding families.")
+
+
+def test_only_safetensors_json_and_text_and_under_25_mb():
+    files = [p for p in ASSETS.rglob("*") if p.is_file()]
+    assert files
+    assert {p.suffix for p in files} <= {".safetensors", ".json", ".md"}, sorted({p.suffix for p in files})
+    assert sum(p.stat().st_size for p in files) <= 25 * 2**20
+
+
+def test_every_layer_has_a_good_sae_with_labels(spec):
+    assert len(spec.saes) == 4
+    for s in spec.saes:
+        m = json.loads((s.path / "metrics.json").read_text())
+        assert m["explained_variance"] >= 0.85, (s.id, m)
+        assert m["dead_fraction"] < 0.20, (s.id, m)
+        labels = json.loads(s.labels_path.read_text())
+        assert len(labels) == m["d_sae"] - m["dead_latents"]  # one label per live latent
+        assert all(v["label"] and v["contexts"] for v in labels.values())
+
+
+def test_features_active_on_prose_are_labelled(backend, spec):
+    from interp.requests import TraceRequest
+
+    trace = backend.trace(TraceRequest(spec.name, PROSE, saes=tuple(s.id for s in spec.saes)))
+    for s in spec.saes:
+        labels = json.loads(s.labels_path.read_text())
+        acts = trace.saes[s.id]
+        live = {int(f) for f, a in zip(acts.top_idx[1:].ravel(), acts.top_act[1:].ravel()) if a > 0}
+        unlabelled = live - {int(k) for k in labels}
+        assert len(unlabelled) <= 0.05 * len(live), (s.id, sorted(unlabelled)[:10])
+
+
+def _best(scores: torch.Tensor) -> float:
+    return float(scores.max())
+
+
+def test_model_has_a_previous_token_head(backend):
+    from transformer_lens.head_detector import detect_head
+
+    assert _best(detect_head(backend.model, PROSE, "previous_token_head")) >= PREV_TOKEN_TARGET
+
+
+def test_model_has_an_induction_head(backend):
+    from transformer_lens.head_detector import compute_head_attention_similarity_score
+
+    from interp.analysis.heads import induction_detection, repeated_random_tokens
+
+    model = backend.model
+    best = 0.0
+    for seed in range(3):
+        tokens = repeated_random_tokens(model.cfg.d_vocab, 50, seed)
+        _, cache = model.run_with_cache(torch.from_numpy(tokens)[None])
+        det = torch.from_numpy(induction_detection(tokens)).float()
+        for l in range(model.cfg.n_layers):
+            for h in range(model.cfg.n_heads):
+                best = max(best, compute_head_attention_similarity_score(
+                    cache["pattern", l][0, h], det, exclude_bos=False, exclude_current_token=False, error_measure="mul"))
+    assert best >= INDUCTION_TARGET
