@@ -57,8 +57,11 @@ def _train_sae(args) -> int:
     model_dir = Path(args.model_dir)
     if not args.label_only:
         cfg = SAETrainConfig(d_sae=args.d_sae, k=args.k, training_tokens=args.tokens, seed=args.seed)
-        info = train_saes(model_dir, docs, cfg, log=lambda m: print(m, flush=True))
-        (model_dir / "saes" / "training.json").write_text(json.dumps({"config": cfg.__dict__, **info}, indent=1))
+        info = train_saes(model_dir, docs, cfg, log=lambda m: print(m, flush=True), layers=args.layers)
+        for hook in info["folders"]:  # one record per SAE: runs may retrain some layers only
+            record = {"config": cfg.__dict__, "wall_s": info["wall_s"], "tokens_per_s": info["tokens_per_s"],
+                      "trained_together": sorted(info["folders"])}
+            (model_dir / "saes" / hook / "training.json").write_text(json.dumps(record, indent=1))
     report = evaluate_and_label(model_dir, docs, log=lambda m: print(m, flush=True))
     (model_dir / "saes" / "metrics.json").write_text(json.dumps(report, indent=1))
     return 0
@@ -104,10 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ts = sub.add_parser("train-sae", help="train one SAE per layer's residual stream, evaluate and label them")
     ts.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR))
     ts.add_argument("--workdir", default=str(ROOT / "build"))
-    ts.add_argument("--d-sae", type=int, default=1024)
-    ts.add_argument("--k", type=int, default=16)
-    ts.add_argument("--tokens", type=int, default=3_000_000)
+    ts.add_argument("--d-sae", type=int, default=768)
+    ts.add_argument("--k", type=int, default=32)
+    ts.add_argument("--tokens", type=int, default=4_000_000)
     ts.add_argument("--seed", type=int, default=0)
+    ts.add_argument("--layers", type=int, nargs="+", help="train these layers only (default: all)")
     ts.add_argument("--label-only", action="store_true", help="skip training; re-evaluate and re-label")
     ts.set_defaults(func=_train_sae)
 

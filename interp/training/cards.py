@@ -77,7 +77,9 @@ def model_card(model_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sae_card(sae_dir: Path, train_info: dict | None) -> str:
+def sae_card(sae_dir: Path) -> str:
+    info_path = sae_dir / "training.json"
+    train_info = json.loads(info_path.read_text()) if info_path.exists() else None
     cfg = json.loads((sae_dir / "cfg.json").read_text())
     m = json.loads((sae_dir / "metrics.json").read_text())
     lines = [
@@ -88,9 +90,10 @@ def sae_card(sae_dir: Path, train_info: dict | None) -> str:
         f"default processing, model_from_pretrained_kwargs {cfg['metadata'].get('model_from_pretrained_kwargs')}), "
         f"context {cfg['metadata'].get('context_size')}, BOS prepended and excluded from training.",
         "",
-        "Trained with sae-lens's MultiSAETrainingRunner (one LM forward pass feeds the four SAEs) on the "
+        "Trained with sae-lens's MultiSAETrainingRunner (one LM forward pass feeds every SAE trained in a run) on the "
         "training documents minus the label set." + (
-            f" {train_info['config']['training_tokens']:,} tokens, {train_info['wall_s'] / 60:.1f} min for all four."
+            f" {train_info['config']['training_tokens']:,} tokens, lr {train_info['config']['lr']}, "
+            f"{train_info['wall_s'] / 60:.1f} min wall ({len(train_info['trained_together'])} SAE(s) trained in that run)."
             if train_info else ""),
         "",
         "| metric (held-out, BOS excluded) | value |",
@@ -110,8 +113,6 @@ def sae_card(sae_dir: Path, train_info: dict | None) -> str:
 
 def write_cards(model_dir: Path) -> None:
     (model_dir / "MODEL_CARD.md").write_text(model_card(model_dir))
-    info_path = model_dir / "saes" / "training.json"
-    info = json.loads(info_path.read_text()) if info_path.exists() else None
     for d in sorted((model_dir / "saes").iterdir()):
         if (d / "metrics.json").exists():
-            (d / "CARD.md").write_text(sae_card(d, info))
+            (d / "CARD.md").write_text(sae_card(d))

@@ -13,12 +13,12 @@ from interp import hooks
 
 @dataclass(frozen=True)
 class SAETrainConfig:
-    d_sae: int = 1024
-    k: int = 16
-    training_tokens: int = 3_000_000
+    d_sae: int = 768
+    k: int = 32
+    training_tokens: int = 4_000_000
     context_size: int = 128
-    batch_tokens: int = 4096
-    lr: float = 4e-4
+    batch_tokens: int = 2048
+    lr: float = 2e-3
     seed: int = 0
     label_docs: int = 120  # training docs held out from SAE training, used (with val) for labels
 
@@ -27,7 +27,7 @@ def sae_folder(model_dir: Path, hook: str) -> Path:
     return model_dir / "saes" / hook
 
 
-def train_saes(model_dir: Path, docs: list[str], cfg: SAETrainConfig, log=print) -> dict:
+def train_saes(model_dir: Path, docs: list[str], cfg: SAETrainConfig, log=print, layers=None) -> dict:
     import datasets
     import torch
     from sae_lens import LoggingConfig, MultiSAETrainingRunner, MultiSAETrainingRunnerConfig, TopKTrainingSAEConfig
@@ -41,9 +41,12 @@ def train_saes(model_dir: Path, docs: list[str], cfg: SAETrainConfig, log=print)
     train_docs, _ = split_docs(docs, 0)
     train_docs = train_docs[cfg.label_docs :]  # the first label_docs stay unseen by the SAEs
     L = model.cfg.n_layers
-    names = {f"L{l}": hooks.resid_post(l) for l in range(L)}
+    names = {f"L{l}": hooks.resid_post(l) for l in (range(L) if layers is None else layers)}
     run_cfg = MultiSAETrainingRunnerConfig(
-        saes={n: TopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=cfg.d_sae, k=cfg.k) for n in names},
+        # inputs scaled to mean norm sqrt(d_in) while training (the residual norm here is ~80); sae-lens folds
+        # the scale into the saved weights, so the SAE reads raw activations at inference
+        saes={n: TopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=cfg.d_sae, k=cfg.k,
+                                       normalize_activations="expected_average_only_in") for n in names},
         hook_names=names,
         model_name=spec.source,
         dataset_path="local:austen+web+devil",
@@ -56,8 +59,8 @@ def train_saes(model_dir: Path, docs: list[str], cfg: SAETrainConfig, log=print)
         lr=cfg.lr,
         lr_warm_up_steps=100,
         lr_decay_steps=cfg.training_tokens // cfg.batch_tokens // 5,
-        dead_feature_window=300,
-        feature_sampling_window=300,
+        dead_feature_window=500,
+        feature_sampling_window=500,
         logger=LoggingConfig(log_to_wandb=False),
         device="cpu",
         seed=cfg.seed,
@@ -65,6 +68,7 @@ def train_saes(model_dir: Path, docs: list[str], cfg: SAETrainConfig, log=print)
         checkpoint_path=None,
         exclude_special_tokens=True,
         model_from_pretrained_kwargs=spec.kwargs,
+        n_batches_for_norm_estimate=50,  # 100k tokens fix the input scale well; the default 1000 costs 2 M
     )
     t0 = time.time()
     ds = datasets.Dataset.from_dict({"text": train_docs})
