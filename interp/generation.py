@@ -1,12 +1,14 @@
 """Steered sampling with a KV cache, and the per-token KL between a steered and a base run (torch)."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from transformer_lens import TransformerLensKeyValueCache
 
+from interp import fast_decode
 from interp.requests import GenerateRequest
 from interp.steering import steering_hooks
 
@@ -30,8 +32,9 @@ def _sample(logits: torch.Tensor, req: GenerateRequest, gen: torch.Generator) ->
 
 
 def generate(backend, req: GenerateRequest) -> Generation:
-    """Decode one token at a time through TransformerLens with a KV cache. Steering hooks are told the
-    absolute position of each step (`offset`), so generated tokens are steered like prompt tokens."""
+    """Decode one token at a time with a KV cache (fast_decode for GPT-2-style models, TransformerLens
+    otherwise). Steering hooks are told the absolute position of each step (`offset`), so generated
+    tokens are steered like prompt tokens."""
     model = backend.model
     tokens, _ = backend.to_tokens(req.trace.prompt, req.trace.max_tokens)
     n_prompt = tokens.shape[1]
@@ -39,11 +42,16 @@ def generate(backend, req: GenerateRequest) -> Generation:
     gen = torch.Generator().manual_seed(req.seed)
     offset = [0]
     out = tokens[0].tolist()
-    with backend.lock, torch.no_grad():
+    # inference_mode, not no_grad: decode steps are tiny, and autograd bookkeeping is a visible share of them
+    with backend.lock, torch.inference_mode():
         fwd = steering_hooks(req.trace.active_steering, backend.sae, pos_offset=lambda: offset[0])
-        with model.hooks(fwd_hooks=fwd):
+        if fast_decode.supports(model, [name for name, _ in fwd]):
+            step, ctx = fast_decode.FastDecoder(model, fwd), contextlib.nullcontext()
+        else:  # any other architecture or hook point: TransformerLens's own forward with its KV cache
             cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, 1)
-            logits = model(tokens, past_kv_cache=cache)
+            step, ctx = (lambda t: model(t, past_kv_cache=cache)), model.hooks(fwd_hooks=fwd)
+        with ctx:
+            logits = step(tokens)
             backend.forward_passes += 1
             for _ in range(budget):
                 offset[0] = len(out)
@@ -51,7 +59,7 @@ def generate(backend, req: GenerateRequest) -> Generation:
                 out.append(nxt)
                 if len(out) >= model.cfg.n_ctx:
                     break
-                logits = model(torch.tensor([[nxt]]), past_kv_cache=cache)
+                logits = step(torch.full((1, 1), nxt))
     new = out[n_prompt:]
     return Generation(n_prompt, tuple(out), tuple(model.to_str_tokens(torch.tensor(new))) if new else (),
                       model.tokenizer.decode(new))
