@@ -10,7 +10,6 @@ import json
 
 import streamlit as st
 
-from interp.errors import InterpError
 from interp.registry import REGISTRY
 from interp.requests import FeatureSteer, TraceRequest
 
@@ -50,13 +49,6 @@ def sae_labels(model_name: str, sae_id: str) -> dict:
         return {}
     return json.loads(path.read_text())
 
-
-def safe_trace(request_fn):
-    """Build and run a request; return (trace, None) or (None, message)."""
-    try:
-        return trace(request_fn()), None
-    except InterpError as e:
-        return None, str(e)
 
 
 def _steer_key(request: TraceRequest) -> tuple:

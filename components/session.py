@@ -52,9 +52,6 @@ def sync_url() -> None:
         st.query_params[SAE] = st.session_state[SAE]
 
 
-def get(key: str, default=None):
-    return st.session_state.get(key, default)
-
 
 SAE = "sae"
 

@@ -37,15 +37,3 @@ def layer_of(hook_name: str) -> int:
     if not m:
         raise ValueError(f"not a per-layer hook name: {hook_name!r}")
     return int(m.group(1))
-
-
-def residual_position(hook_name: str) -> float:
-    """Where a residual hook sits, in layers: resid_pre(l) = l, resid_mid(l) = l + 0.5, resid_post(l) = l + 1."""
-    layer = layer_of(hook_name)
-    if hook_name.endswith("hook_resid_pre"):
-        return float(layer)
-    if hook_name.endswith("hook_resid_mid"):
-        return layer + 0.5
-    if hook_name.endswith("hook_resid_post"):
-        return layer + 1.0
-    raise ValueError(f"not a residual-stream hook: {hook_name!r}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from interp.trace import SAEActivations, Trace
+from interp.trace import Trace
 
 
 def build_trace(n_layers: int = 2, n_heads: int = 2, tokens=("<|endoftext|>", "A", " b", " A", " b"), **overrides) -> Trace:
@@ -24,11 +24,3 @@ def build_trace(n_layers: int = 2, n_heads: int = 2, tokens=("<|endoftext|>", "A
     )
     fields.update(overrides)
     return Trace(**fields)
-
-
-def build_sae_acts(n: int = 5, k: int = 3, **overrides) -> SAEActivations:
-    fields = dict(sae="sae", hook="blocks.0.hook_resid_post", d_sae=32,
-                  top_idx=np.tile(np.arange(k, dtype=np.int32), (n, 1)), top_act=np.tile(np.array([3.0, 1.0, 0.0][:k]), (n, 1)),
-                  l0=np.full(n, 2), total_act=np.full(n, 4.0), error_norm=np.ones(n), input_norm=np.full(n, 2.0), fvu=0.25)
-    fields.update(overrides)
-    return SAEActivations(**fields)
