@@ -145,3 +145,17 @@ def test_unknown_sae_in_url_is_named_and_replaced():
     assert_clean(at)
     assert any("Unknown SAE" in w.value for w in at.warning)
     assert at.query_params["sae"] == "blocks.2.hook_resid_post"
+
+
+def test_steering_slider_changes_the_generated_text():
+    at = new_app(prompt="She walked into the room and")
+    at.switch_page("views/sae_features.py").run()
+    texts = lambda: [t.value for t in at.text]  # noqa: E731 - base and steered continuations
+    base, steered = texts()
+    assert base == steered  # nothing steered yet: same seed, same text
+    at.number_input(key="steer_f0").set_value(464).run()
+    at.slider(key="steer_a0").set_value(2.0).run()
+    assert_clean(at)
+    base2, steered2 = texts()
+    assert base2 == base and steered2 != base
+    assert any("alpha = 7.18" in c.value for c in at.caption)  # 2 x the feature's max activation (3.592)
