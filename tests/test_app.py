@@ -68,11 +68,15 @@ def test_empty_prompt_shows_a_sentence_and_keeps_the_view():
     assert charts(at)  # the previous view is still drawn
 
 
-def test_unknown_model_in_url_falls_back_with_a_message():
-    at = new_app(model="no-such-model")
+@pytest.mark.parametrize("param, bad, message, fallback", [
+    ("model", "no-such-model", "Unknown model", "tiny-austen-bible"),
+    ("sae", "blocks.99.hook_resid_post", "Unknown SAE", "blocks.2.hook_resid_post"),
+])
+def test_unknown_name_in_url_is_named_and_replaced(param, bad, message, fallback):
+    at = new_app(**{param: bad})
     assert_clean(at)
-    assert any("Unknown model" in w.value for w in at.warning)
-    assert at.query_params["model"] == "tiny-austen-bible"
+    assert any(message in w.value for w in at.warning)
+    assert at.query_params[param] == fallback
 
 
 def test_page_switch_runs_no_forward_pass():
@@ -138,13 +142,6 @@ def test_odd_prompts_render_everywhere(prompt):
         assert charts(at)
     if len(prompt) > 1000:
         assert any("only the first" in i.value for i in at.info)
-
-
-def test_unknown_sae_in_url_is_named_and_replaced():
-    at = new_app(sae="blocks.99.hook_resid_post")
-    assert_clean(at)
-    assert any("Unknown SAE" in w.value for w in at.warning)
-    assert at.query_params["sae"] == "blocks.2.hook_resid_post"
 
 
 def test_steering_slider_changes_the_generated_text():

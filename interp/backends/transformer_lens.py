@@ -151,14 +151,10 @@ class TransformerLensBackend:
         wanted |= {h(l) for l in range(L) for h in (hooks.resid_pre, hooks.resid_mid, hooks.resid_post,
                                                     hooks.attn_out, hooks.mlp_out)}
         wanted |= {s.hook for s in sae_specs.values()}
-        with self.lock, torch.no_grad():
-            fwd = steering_hooks(request.active_steering, self.sae)
-            with model.hooks(fwd_hooks=fwd):
-                logits, cache = model.run_with_cache(tokens, names_filter=lambda n: n in wanted)
-            self.forward_passes += 1
+        logits, cache = self._run_with_cache(tokens, wanted, request.active_steering)
 
         def norms(h):  # [layer, pos]
-            return torch.stack([cache[h(l)][0].norm(dim=-1) for l in range(L)]).numpy()
+            return self._per_layer(cache, h).norm(dim=-1).numpy()
 
         # residual before each block, plus the final one: [L + 1, pos, d_model]
         stack = torch.stack([cache[hooks.resid_pre(l)][0] for l in range(L)] + [cache[hooks.resid_post(L - 1)][0]])
@@ -171,7 +167,7 @@ class TransformerLensBackend:
             prompt=request.prompt,
             tokens=tokens[0].numpy(),
             str_tokens=tuple(model.to_str_tokens(tokens[0])),
-            attention=torch.stack([cache[hooks.pattern(l)][0] for l in range(L)]).float().numpy(),
+            attention=self._per_layer(cache, hooks.pattern).float().numpy(),
             resid_pre_norm=norms(hooks.resid_pre),
             resid_mid_norm=norms(hooks.resid_mid),
             resid_post_norm=norms(hooks.resid_post),
@@ -186,17 +182,26 @@ class TransformerLensBackend:
             saes=sae_acts,
             steering=request.active_steering,
             notices=tuple(notices),
-            processing={k: v for k, v in self.spec.kwargs.items()},
+            processing=self.spec.kwargs,
         )
 
     def attention_for_tokens(self, tokens: np.ndarray) -> np.ndarray:
         """[layer, head, q, k] patterns for a given token sequence (e.g. the repeated-random-token probe)."""
-        L = self.model.cfg.n_layers
-        wanted = {hooks.pattern(l) for l in range(L)}
+        wanted = {hooks.pattern(l) for l in range(self.model.cfg.n_layers)}
+        _, cache = self._run_with_cache(torch.as_tensor(tokens)[None], wanted)
+        return self._per_layer(cache, hooks.pattern).float().numpy()
+
+    def _run_with_cache(self, tokens: torch.Tensor, wanted: set[str], steering=()):
+        """The one hooked forward pass: under the lock, steering hooks attached only for its duration."""
         with self.lock, torch.no_grad():
-            _, cache = self.model.run_with_cache(torch.as_tensor(tokens)[None], names_filter=lambda n: n in wanted)
+            with self.model.hooks(fwd_hooks=steering_hooks(steering, self.sae)):
+                out = self.model.run_with_cache(tokens, names_filter=lambda n: n in wanted)
             self.forward_passes += 1
-        return torch.stack([cache[hooks.pattern(l)][0] for l in range(L)]).float().numpy()
+        return out
+
+    def _per_layer(self, cache, hook_name) -> torch.Tensor:
+        """[layer, ...] stack of one hook's batch-0 activations, e.g. patterns [layer, head, q, k]."""
+        return torch.stack([cache[hook_name(l)][0] for l in range(self.model.cfg.n_layers)])
 
     def logit_lens_logits(self, resid: torch.Tensor) -> torch.Tensor:
         """Final LayerNorm applied to a residual vector (its own scale), then the unembedding."""
