@@ -6,13 +6,17 @@ import streamlit as st
 st.set_page_config(page_title="Attention & SAE explorer", page_icon="🔎", layout="wide")
 
 from components import cached, session  # noqa: E402
+from components.examples import EXAMPLES  # noqa: E402
 from components.prompt_ui import sidebar_ui  # noqa: E402
+from components.run_record_ui import examples_ui, load_ui  # noqa: E402
 from interp.errors import LoadError  # noqa: E402
 from interp.registry import DEFAULT_MODEL  # noqa: E402
 
 for message in session.init():
     st.warning(message)
 sidebar_ui()
+examples_ui(EXAMPLES)
+load_ui()
 
 try:
     cached.load_backend(session.choice().model)
@@ -22,9 +26,14 @@ except LoadError as e:
     cached.load_backend(DEFAULT_MODEL)
 session.sync_url()
 
-nav = st.navigation([
-    st.Page("views/attention.py", title="Attention", icon="👀", url_path="attention", default=True),
-    st.Page("views/residual_stream.py", title="Residual stream", icon="📈", url_path="residual-stream"),
-    st.Page("views/sae_features.py", title="SAE features", icon="🧩", url_path="sae-features"),
-])
+PAGES = {  # url path -> page; the path is part of a shared link and of a run record
+    "attention": st.Page("views/attention.py", title="Attention", icon="👀", url_path="attention", default=True),
+    "residual-stream": st.Page("views/residual_stream.py", title="Residual stream", icon="📈", url_path="residual-stream"),
+    "sae-features": st.Page("views/sae_features.py", title="SAE features", icon="🧩", url_path="sae-features"),
+    "compare": st.Page("views/compare.py", title="Attention ↔ features", icon="🔗", url_path="compare"),
+}
+nav = st.navigation(list(PAGES.values()))
+pending = session.pop_pending_page()
+if pending in PAGES and PAGES[pending] is not nav:
+    st.switch_page(PAGES[pending])
 nav.run()

@@ -99,3 +99,10 @@ def probe_head_scores(model_name: str, length: int = 50, seed: int = 0) -> dict:
     backend = load_backend(model_name)
     tokens = repeated_random_tokens(backend.model.cfg.d_vocab, length, seed, bos=backend.model.tokenizer.bos_token_id or 0)
     return head_scores(backend.attention_for_tokens(tokens), tokens)
+
+
+@st.cache_resource(show_spinner="Splitting the feature over heads and MLPs…", max_entries=64, ttl=3600)
+def feature_attribution(model_name: str, prompt: str, sae_id: str, feature: int, pos: int):
+    from interp.attribution import attribute_feature
+
+    return attribute_feature(load_backend(model_name), prompt, sae_id, feature, pos)

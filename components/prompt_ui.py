@@ -12,10 +12,11 @@ from interp.requests import TraceRequest
 def sidebar_ui() -> None:
     current = session.choice()
     names = REGISTRY.names()
+    st.session_state.setdefault("model_box", current.model)  # session.apply() may set these from a run record
+    st.session_state.setdefault("prompt_box", current.prompt)
     with st.sidebar.form("prompt_form", border=False):
-        model = st.selectbox("Model", names, index=names.index(current.model), key="model_box",
-                             format_func=lambda n: REGISTRY.get(n).title)
-        prompt = st.text_area("Prompt", value=current.prompt, height=140, key="prompt_box")
+        model = st.selectbox("Model", names, key="model_box", format_func=lambda n: REGISTRY.get(n).title)
+        prompt = st.text_area("Prompt", height=140, key="prompt_box")
         submitted = st.form_submit_button("Run", type="primary", width="stretch", key="run")
     if submitted:
         try:
@@ -28,7 +29,9 @@ def sidebar_ui() -> None:
     sae = session.sae_choice(spec.name)
     if sae is not None:
         ids = [s.id for s in spec.saes]
-        picked = st.sidebar.selectbox("SAE", ids, index=ids.index(sae), key="sae_box",
+        if st.session_state.get("sae_box") not in ids:
+            st.session_state["sae_box"] = sae
+        picked = st.sidebar.selectbox("SAE", ids, key="sae_box",
                                       help="Residual-stream SAE read on every page.")
         if picked != sae:
             session.set_sae(picked)

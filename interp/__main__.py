@@ -43,7 +43,8 @@ def _train_model(args) -> int:
 
     docs = build_corpus(Path(args.workdir) / "corpus")
     cfg = LMConfig(budget_s=args.budget_s, seed=args.seed, wpe_init=args.wpe_init, repeat_frac=args.repeat_frac,
-                   batch_size=args.batch_size, lr=args.lr, init_from=args.init_from)
+                   batch_size=args.batch_size, lr=args.lr, init_from=args.init_from, n_layer=args.n_layer,
+                   attn_only=args.attn_only, n_head=args.n_head, span_min=args.span_min, span_max=args.span_max, tokenizer_from=args.tokenizer_from, random_span_frac=args.random_span_frac)
     train_lm(docs, Path(args.out), cfg, log=lambda m: print(m, flush=True))
     return 0
 
@@ -102,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     tm.add_argument("--batch-size", type=int, default=8)
     tm.add_argument("--lr", type=float, default=3e-3)
     tm.add_argument("--init-from", default=None, help="continue training a saved model folder")
+    tm.add_argument("--n-layer", type=int, default=4)
+    tm.add_argument("--n-head", type=int, default=4)
+    tm.add_argument("--span-min", type=int, default=8, help="shortest repeated span")
+    tm.add_argument("--span-max", type=int, default=48, help="longest repeated span (at most n_ctx // 2 - 1)")
+    tm.add_argument("--tokenizer-from", default=None, help="reuse a saved model folder's tokenizer")
+    tm.add_argument("--attn-only", action="store_true", help="MLPs held at zero (attention-only model)")
+    tm.add_argument("--random-span-frac", type=float, default=0.5, help="share of repeated spans that are random tokens")
     tm.set_defaults(func=_train_model)
 
     ts = sub.add_parser("train-sae", help="train one SAE per layer's residual stream, evaluate and label them")

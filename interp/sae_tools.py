@@ -81,3 +81,9 @@ def mismatch_warnings(backend, sae_id: str, n_pos: int) -> list[str]:
         out.append(f"The SAE was trained on {meta.context_size}-token contexts and this prompt has {n_pos} "
                    "positions: activations past that may be out of its training distribution.")
     return out
+
+
+def all_feature_activations(backend, sae_id: str, inputs: np.ndarray) -> np.ndarray:
+    """[pos, d_sae] every feature's activation, re-encoding the hook activations kept in the trace."""
+    with torch.no_grad():
+        return backend.sae(sae_id).encode(torch.from_numpy(np.array(inputs))).numpy()

@@ -1,6 +1,5 @@
 """The committed embedded artifacts: formats, size, SAE quality and labels, and the heads a demo points at."""
 import json
-from pathlib import Path
 
 import pytest
 import torch

@@ -1,9 +1,12 @@
 """Attention: one head as a query x key heatmap, every head at a glance, head types, bertviz."""
+from functools import partial
+
 import streamlit as st
 
-from components import cached
+from components import cached, session
 from components.charts_ui import show
 from components.page import current_trace
+from components.run_record_ui import record_panel
 from interp.analysis.heads import head_scores
 from interp.charts.attention import (BOS_MODES, SCORE_TITLES, attention_frame, attention_heatmap, color_cap, head_grid,
                                      head_scores_frame)
@@ -18,14 +21,10 @@ trace = current_trace()
 WINDOW = 96  # positions per heatmap: keeps a chart to <= 9,216 cells, so the browser never stalls
 
 
-def open_head(layer: int, head: int) -> None:
-    st.session_state["attn_layer"], st.session_state["attn_head"] = layer, head
-
-
 left, mid, right = st.columns([1, 1, 2])
-layer = left.selectbox("Layer", range(trace.n_layers), key="attn_layer")
-head = mid.selectbox("Head", range(trace.n_heads), key="attn_head")
-bos = right.radio("BOS / attention sink", list(BOS_MODES), horizontal=True, key="attn_bos",
+layer = left.selectbox("Layer", range(trace.n_layers), key=session.bind("attn_layer", 0, range(trace.n_layers)))
+head = mid.selectbox("Head", range(trace.n_heads), key=session.bind("attn_head", 0, range(trace.n_heads)))
+bos = right.radio("BOS / attention sink", list(BOS_MODES), horizontal=True, key=session.bind("attn_bos", "show", BOS_MODES),
                   format_func={"show": "show BOS", "hide": "hide BOS, renormalise", "cap": "cap colour"}.get)
 window = None
 if trace.n_pos > WINDOW:
@@ -35,7 +34,8 @@ if trace.n_pos > WINDOW:
     st.info(f"Long prompt: showing positions {start}-{start + WINDOW - 1}. Move the window to see the rest.")
 frame = attention_frame(trace, layer, head, bos=bos, window=window)
 cap = color_cap(trace, layer, head) if bos == "cap" else 1.0
-show(attention_heatmap(frame, f"L{layer}H{head} · {BOS_MODES[bos]}", color_max=cap), fixed_width=True)
+show(attention_heatmap(frame, f"L{layer}H{head} · {BOS_MODES[bos]}", color_max=cap), fixed_width=True,
+     export=f"attention_L{layer}H{head}")
 st.caption("Grey cells are masked by causal attention (a token cannot attend to later tokens): not zero, not applicable.")
 st.download_button("Download this head's pattern (CSV)", frame.to_csv(index=False), f"attention_L{layer}H{head}.csv",
                    "text/csv", key="attn_csv", on_click="ignore")
@@ -44,21 +44,16 @@ st.subheader("Every head at a glance")
 probe = cached.probe_head_scores(trace.model)
 scores = head_scores(trace.attention, trace.tokens)
 table = head_scores_frame({**scores, "induction_probe": probe["induction"]})
-score = st.radio("Score", list(SCORE_TITLES), horizontal=True, format_func=SCORE_TITLES.get, key="attn_score")
-show(head_grid(table, score))
+score = st.radio("Score", list(SCORE_TITLES), horizontal=True, format_func=SCORE_TITLES.get,
+                 key=session.bind("attn_score", "previous_token", SCORE_TITLES))
+show(head_grid(table, score), export=f"head_scores_{score}")
 st.caption("previous-token, duplicate-token, BOS sink and entropy are measured on your prompt; induction (probe) on "
            "[BOS] + 50 random tokens repeated once (an induction head needs repetition; about 0.5 is perfect there). "
            "Scores follow TransformerLens's head_detector.")
 ranked = table.sort_values(score, ascending=score == "entropy", ignore_index=True)
-picked = st.dataframe(ranked[["head"] + list(SCORE_TITLES)], hide_index=True, on_select="rerun",
-                      selection_mode="single-row", key="attn_table",
+st.dataframe(ranked[["head"] + list(SCORE_TITLES)], hide_index=True, selection_mode="single-row", key="attn_table",
+             on_select=partial(session.open_picked_head, "attn_table", ranked["layer"].tolist(), ranked["head_index"].tolist()),
                       column_config={k: st.column_config.NumberColumn(v, format="%.3f") for k, v in SCORE_TITLES.items()})
-rows = picked.selection.rows if picked else []
-if rows:
-    row = ranked.iloc[rows[0]]
-    if (int(row.layer), int(row.head_index)) != (layer, head):
-        open_head(int(row.layer), int(row.head_index))
-        st.rerun()
 st.caption("Pick a row to open that head above.")
 
 st.subheader("bertviz")
@@ -67,7 +62,7 @@ st.caption(
     "what it attends to (left) or what attends to it (right); click a head's colour box to show or hide it. "
     "The model view has one thumbnail per layer and head; click one to enlarge it. Weights are rounded to 3 decimals."
 )
-hide_bos = st.toggle("Hide BOS in bertviz", key="bertviz_hide_bos",
+hide_bos = st.toggle("Hide BOS in bertviz", key=session.bind("bertviz_hide_bos", False),
                      help="Drops the BOS row and column. The other weights are not renormalised, so rows no longer sum to 1.")
 dark = st.context.theme.type != "light"
 for tab, name, build in zip(
@@ -86,3 +81,4 @@ for tab, name, build in zip(
         st.iframe(view.html, height=min(view.height, 760), alt=name)
         st.caption(f"Layer{'s' if len(view.layers) > 1 else ''} {', '.join(map(str, view.layers))}; "
                    f"{view.n_bytes / 1e6:.2f} MB sent to the browser.")
+record_panel(trace, "attention")

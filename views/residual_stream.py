@@ -1,8 +1,10 @@
 """Residual stream: how big the residual vector is at each layer, what each block writes, what it 'says'."""
 import streamlit as st
 
+from components import session
 from components.charts_ui import show
 from components.page import current_trace
+from components.run_record_ui import record_panel
 from interp.charts import residual as rc
 from interp.charts.common import token_labels
 
@@ -11,17 +13,17 @@ st.caption("All numbers come from the cached trace: switching to this page runs 
 trace = current_trace()
 
 c1, c2, c3, c4 = st.columns(4)
-include_bos = c1.toggle("Include BOS", value=False, key="resid_bos",
+include_bos = c1.toggle("Include BOS", key=session.bind("resid_bos", False),
                         help="The BOS position's residual is usually far larger than the rest and flattens the plot.")
-per_position = c2.toggle("One line per position", value=False, key="resid_per_pos")
-log_scale = c3.toggle("Log scale", value=False, key="resid_log")
-per_sqrt_d = c4.toggle("Divide by √d_model", value=False, key="resid_sqrt_d",
+per_position = c2.toggle("One line per position", key=session.bind("resid_per_pos", False))
+log_scale = c3.toggle("Log scale", key=session.bind("resid_log", False))
+per_sqrt_d = c4.toggle("Divide by √d_model", key=session.bind("resid_sqrt_d", False),
                        help=f"√d_model = {trace.d_model ** 0.5:.1f}; a vector of unit-size entries then has norm 1.")
 
 df = rc.residual_norm_frame(trace, include_bos=include_bos, per_sqrt_d=per_sqrt_d)
 title = "‖residual‖ by depth" + ("" if include_bos else " (BOS excluded)") + (" / √d_model" if per_sqrt_d else "")
 show(rc.residual_norm_chart(df, title, per_position=per_position, log_scale=log_scale,
-                                       y_title="‖residual‖ / √d" if per_sqrt_d else "‖residual‖"))
+                                       y_title="‖residual‖ / √d" if per_sqrt_d else "‖residual‖"), export="residual_norms")
 if trace.processing.get("center_writing_weights", True):
     st.caption("TransformerLens centred the weights that write to the residual stream (center_writing_weights): "
                "these are norms of the mean-centred residual, before the final LayerNorm.")
@@ -29,27 +31,29 @@ st.download_button("Download these norms (CSV)", df.to_csv(index=False), "residu
                    key="resid_csv", on_click="ignore")
 
 show(rc.residual_heatmap(rc.residual_heatmap_frame(trace), "‖residual‖ per layer and position"),
-                fixed_width=True)
+     fixed_width=True, export="residual_heatmap")
 
 st.subheader("What each block writes")
 writes = rc.block_writes_frame(trace, include_bos=include_bos)
-show(rc.block_writes_chart(writes))
+show(rc.block_writes_chart(writes), export="block_writes")
 st.caption("Norms of hook_attn_out and hook_mlp_out: how much each block adds, which explains the growth above "
            "(the norms of sums are not sums of norms).")
 
 st.subheader("How much each block turns the residual")
 show(rc.residual_heatmap(rc.cosine_frame(trace), "cos(residual before block, residual after block)",
-                                    value="cosine", scheme="redblue", log=False), fixed_width=True)
+                                    value="cosine", scheme="redblue", log=False), fixed_width=True,
+     export="block_cosine")
 
 st.subheader("Logit lens")
 st.caption("Each layer's residual is passed through the final LayerNorm (with its own scale) and the unembedding: "
            "what the model would predict if it stopped there. The last row is the model's actual output.")
 lens = rc.logit_lens_frame(trace)
-show(rc.logit_lens_chart(lens), fixed_width=True)
+show(rc.logit_lens_chart(lens), fixed_width=True, export="logit_lens")
 labels = token_labels(trace.str_tokens)
-pos = st.selectbox("Position", range(trace.n_pos), index=trace.n_pos - 1, format_func=lambda p: labels[p],
-                   key="lens_pos")
+pos = st.selectbox("Position", range(trace.n_pos), format_func=lambda p: labels[p],
+                   key=session.bind("lens_pos", trace.n_pos - 1, range(trace.n_pos)))
 st.dataframe(rc.logit_lens_position_frame(trace, pos), hide_index=True,
              column_config={"prob": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
 st.download_button("Download the logit lens (CSV)", lens.to_csv(index=False), "logit_lens.csv", "text/csv",
                    key="lens_csv", on_click="ignore")
+record_panel(trace, "residual-stream")

@@ -3,9 +3,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import cached
+from components import cached, session
 from components.charts_ui import show
 from components.page import current_trace
+from components.run_record_ui import record_panel
 from components.steering_ui import steering_ui
 from interp import sae_tools
 from interp.charts.common import token_labels
@@ -45,19 +46,20 @@ with tab_tokens:
         st.info("No feature is active on this prompt.")
     else:
         labels_tok = token_labels(trace.str_tokens)
-        pos = st.pills("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p], key="sae_token",
-                       default=trace.n_pos - 1)
+        pos = st.pills("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p],
+                       key=session.bind("sae_token", trace.n_pos - 1, range(1, trace.n_pos)))
         pos = pos if pos is not None else trace.n_pos - 1
         st.dataframe(df[df["pos"] == pos].drop(columns=["pos"]), hide_index=True, column_config={
             "activation": st.column_config.NumberColumn(format="%.3f"),
             "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0)})
-        show(token_feature_heatmap(df))
+        show(token_feature_heatmap(df), export="sae_token_features")
         st.download_button("Download top features (CSV)", df.to_csv(index=False), "sae_top_features.csv",
                            "text/csv", key="sae_csv", on_click="ignore")
 
 with tab_detail:
     default = int(df.iloc[0]["feature"]) if not df.empty else 0
-    feature = st.number_input("Feature", 0, acts.d_sae - 1, default, key="sae_feature")
+    feature = st.number_input("Feature", 0, acts.d_sae - 1,
+                              key=session.bind("sae_feature", default, lambda f: isinstance(f, int) and 0 <= f < acts.d_sae))
     info = labels.get(str(feature))
     if info:
         st.markdown(f"**Label (offline, top activating tokens):** `{info['label']}` · max activation "
@@ -68,7 +70,7 @@ with tab_detail:
     if spec.neuronpedia:
         st.link_button("Open on Neuronpedia", f"https://www.neuronpedia.org/{spec.neuronpedia}/{feature}")
     feat_acts = sae_tools.feature_activations(backend, sae_id, acts.inputs, feature)
-    show(feature_activation_chart(trace.str_tokens, feat_acts, feature))
+    show(feature_activation_chart(trace.str_tokens, feat_acts, feature), export=f"feature{feature}_activations")
     eff = sae_tools.feature_logit_effects(backend, sae_id, feature)
     left, right = st.columns(2)
     left.dataframe(pd.DataFrame(eff["promoted"], columns=["promoted token", "W_dec·W_U"]), hide_index=True)
@@ -104,9 +106,10 @@ def steering_section():
     steers = steering_ui(sae_id, candidates, trace.n_pos, trace.str_tokens, max_act,
                          lambda f: sae_tools.decoder_norm(backend, sae_id, f), float(acts.input_norm[body].mean()))
     g1, g2, g3 = st.columns(3)
-    n_new = g1.slider("New tokens", 5, 60, 30, key="gen_n")
-    temperature = g2.slider("Temperature", 0.0, 1.5, 0.8, 0.1, key="gen_temp")
-    seed = g3.number_input("Seed", 0, 10_000, 0, key="gen_seed")
+    n_new = g1.slider("New tokens", 5, 60, key=session.bind("gen_n", 30, range(5, 61)))
+    temperature = g2.slider("Temperature", 0.0, 1.5, step=0.1,
+                            key=session.bind("gen_temp", 0.8, lambda t: isinstance(t, float) and 0.0 <= t <= 1.5))
+    seed = g3.number_input("Seed", 0, 10_000, key=session.bind("gen_seed", 0, range(0, 10_001)))
     base_req = TraceRequest(trace.model, trace.prompt, (sae_id,))
     try:
         steered_req = TraceRequest(trace.model, trace.prompt, (sae_id,), tuple(steers))
@@ -130,7 +133,10 @@ def steering_section():
     b.text(steered_gen.text)
     if steers and steered_gen.new_str_tokens:
         kl = cached.per_token_kl(steered_req, steered_gen.tokens, steered_gen.prompt_tokens)
-        show(kl_chart(steered_gen.new_str_tokens, kl))
+        show(kl_chart(steered_gen.new_str_tokens, kl), export="steering_kl")
+    # the record (and the URL, which it syncs) are drawn inside the fragment: its reruns skip app.py
+    record_panel(trace, "sae-features", steering=steers, seed=int(seed), steered=steered, base_gen=base_gen,
+                 steered_gen=steered_gen)
 
 
 with tab_steer:

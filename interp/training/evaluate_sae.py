@@ -30,7 +30,6 @@ def evaluate_sae(model, sae, val: np.ndarray, batch: int = 32) -> dict:
 
     hook = sae.cfg.metadata.hook_name
     sq_err = sq_var = 0.0
-    l0s, xs = [], []
     ce = {"clean": [], "sae": [], "mean_ablation": []}
     with torch.no_grad():
         acts = torch.cat([model.run_with_cache(torch.from_numpy(val[i:i + batch]), names_filter=hook)[1][hook]

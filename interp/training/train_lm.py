@@ -39,6 +39,9 @@ class LMConfig:
     seed: int = 2
     wpe_init: str = "sinusoid"  # "sinusoid": sin/cos positions (scaled to the token embeddings' norm), still learned
     init_from: str | None = None  # continue from a saved model folder (its tokenizer is reused)
+    tokenizer_from: str | None = None  # reuse this folder's tokenizer instead of training one
+    attn_only: bool = False  # MLPs of width 1 held at zero: an attention-only model in GPT-2's file format
+    random_span_frac: float = 0.5  # share of repeated spans that are random tokens (the rest are prose)
 
 
 def sinusoid_positions(n: int, d: int) -> np.ndarray:
@@ -81,7 +84,7 @@ def make_batch(rng: np.random.Generator, data: np.ndarray, cfg: LMConfig, bos: i
         x[i, 1:] = data[s : s + T - 1]
         if rng.random() < cfg.repeat_frac:
             L = int(rng.integers(cfg.span_min, cfg.span_max + 1))
-            if rng.random() < 0.5:
+            if rng.random() < cfg.random_span_frac:
                 span = rng.integers(1, cfg.vocab_size, size=L)
             else:
                 o = int(rng.integers(0, len(data) - L))
@@ -104,10 +107,10 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
     rng = np.random.default_rng(cfg.seed)
     out.mkdir(parents=True, exist_ok=True)
     train_docs, val_docs = split_docs(docs)  # the split never depends on the training seed
-    if cfg.init_from:
+    if cfg.init_from or cfg.tokenizer_from:
         from transformers import AutoTokenizer
 
-        tok = AutoTokenizer.from_pretrained(cfg.init_from)
+        tok = AutoTokenizer.from_pretrained(cfg.init_from or cfg.tokenizer_from)
         tok.save_pretrained(out)
     else:
         tok = train_tokenizer(train_docs, out, cfg.vocab_size, cfg.n_ctx)
@@ -117,7 +120,7 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
 
     gcfg = GPT2Config(
         vocab_size=cfg.vocab_size, n_positions=cfg.n_ctx, n_ctx=cfg.n_ctx, n_embd=cfg.d_model,
-        n_layer=cfg.n_layer, n_head=cfg.n_head, n_inner=cfg.d_mlp, activation_function="gelu_new",
+        n_layer=cfg.n_layer, n_head=cfg.n_head, n_inner=1 if cfg.attn_only else cfg.d_mlp, activation_function="gelu_new",
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, tie_word_embeddings=True,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
     )
@@ -126,8 +129,14 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
         with torch.no_grad():
             wpe = torch.from_numpy(sinusoid_positions(cfg.n_ctx, cfg.d_model)).float()
             model.transformer.wpe.weight.copy_(wpe * model.transformer.wte.weight.norm(dim=-1).mean() / wpe.norm(dim=-1).mean())
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "wpe" not in n]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2 or "wpe" in n]
+    if cfg.attn_only:  # zero weights and biases make each MLP output exactly 0; frozen, they stay 0
+        for block in model.transformer.h:
+            for p in block.mlp.parameters():
+                p.data.zero_()
+                p.requires_grad_(False)
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in params if p.dim() >= 2 and "wpe" not in n]
+    no_decay = [p for n, p in params if p.dim() < 2 or "wpe" in n]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr, betas=(0.9, 0.95),
@@ -164,7 +173,7 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
         loss = (loss_all * m.reshape(-1)).sum() / m.sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
         opt.step()
         step += 1
         tokens += x.numel()

@@ -1,0 +1,45 @@
+"""One-click examples: each is a run (model, prompt, SAE, page, view settings) that shows something on the
+embedded model. They go through session.apply(), the same path as loading a run record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from interp.registry import DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class Example:
+    title: str
+    description: str
+    page: str
+    state: dict = field(default_factory=dict)
+
+
+def _run(prompt: str, sae: str | None = None, model: str = DEFAULT_MODEL, **view) -> dict:
+    return {"model": model, "prompt": prompt, "sae": sae, "view": view}
+
+
+EXAMPLES: list[Example] = [
+    Example("Steer toward the Bible (feature 464)",
+            "L2 feature 464 fires on 'God'/'Yahweh'; adding it at 1.5x its max activation turns an Austen "
+            "sentence into scripture-like text. Compare the base and steered continuations.",
+            "sae-features",
+            _run("She walked into the room and", "blocks.2.hook_resid_post",
+                 steer_f0=464, steer_a0=1.5)),
+    Example("Previous-token head (L2H3)",
+            "L2H3 attends mostly to the token just before the query: the diagonal stripe below the main diagonal.",
+            "attention",
+            _run("It is a truth universally acknowledged, that a single man in possession of a good fortune, "
+                 "must be in want of a wife.", "blocks.2.hook_resid_post", attn_layer=2, attn_head=3,
+                 attn_bos="cap")),
+    Example("Which heads write 'God'?",
+            "The heads and MLPs that build feature 464 at the second 'God', and the source tokens they read.",
+            "compare",
+            _run("In the beginning, God created the heavens and the earth. And God said, Let there be light",
+                 "blocks.2.hook_resid_post", sae_feature=464, sae_token=12)),
+    Example("Two prompts: Austen vs Bible",
+            "The same frame, one word changed: which heads and features move.",
+            "compare",
+            _run("Mr. Darcy said unto her, Go in peace.", "blocks.2.hook_resid_post",
+                 prompt2="The LORD said unto her, Go in peace.")),
+]

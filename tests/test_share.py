@@ -1,0 +1,130 @@
+"""Compare page, shareable URLs, run records and examples (AppTest, real Streamlit, real embedded model)."""
+import json
+
+import pytest
+
+from interp.run_record import FORMAT, parse
+from tests.test_app import assert_clean, charts, new_app
+
+
+def record_of(at) -> dict:
+    return json.loads(at.code[-1].value)
+
+
+def test_compare_page_links_a_feature_to_heads():
+    at = new_app(prompt="In the beginning, God created the heavens and the earth. And God said, Let there be light")
+    at.switch_page("views/compare.py").run()
+    assert_clean(at)
+    pre, total, _ = (m.value for m in at.metric)
+    assert float(pre) == pytest.approx(float(total), abs=1e-4)  # the parts add up, as shown to the user
+    titles = [c.get("title") for c in charts(at)]
+    assert any("shares by component" in str(t) for t in titles), titles
+    assert any("where it reads from" in str(t) for t in titles), titles
+    ranked = at.dataframe[0].value
+    assert list(ranked.columns) == ["component", "contribution"]
+    assert list(ranked["contribution"].abs()) == sorted(ranked["contribution"].abs(), reverse=True)
+    # open the head with the largest share on the Attention page: the same layer/head is shown there
+    layer, head = (int(x) for x in ranked["component"][0][1:].split("H"))
+    at.selectbox(key="attn_layer").set_value(layer)
+    at.selectbox(key="attn_head").set_value(head).run()
+    at.button(key="cmp_open_attention").click().run()
+    assert_clean(at)
+    assert at.title[0].value == "Attention patterns"
+    assert charts(at)[0]["title"].startswith(f"L{layer}H{head} ")
+
+
+def test_url_round_trip_restores_the_view_and_survives_page_switches():
+    at = new_app()
+    at.switch_page("views/compare.py").run()
+    at.selectbox(key="attn_layer").set_value(1)
+    at.selectbox(key="attn_head").set_value(2)
+    at.selectbox(key="sae_token").set_value(4)
+    at.number_input(key="sae_feature").set_value(100).run()
+    at.text_area(key="prompt2").input("Elizabeth looked at Mr. Bingley").run()
+    assert_clean(at)
+    shared = dict(at.query_params)
+    assert {"attn_layer": "1", "attn_head": "2", "sae_token": "4", "sae_feature": "100"}.items() <= shared.items()
+    at.switch_page("views/attention.py").run()  # other pages keep the settings (and the URL)
+    assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (1, 2)
+    assert charts(at)[0]["title"].startswith("L1H2 ")
+    at.switch_page("views/sae_features.py").run()
+    at.slider(key="steer_a0").set_value(1.5).run()
+    assert at.query_params["steer_a0"] == "1.5" and at.query_params["sae_feature"] == "100"
+
+    b = new_app(**shared)  # a second user opens the shared link
+    b.switch_page("views/compare.py").run()
+    assert_clean(b)
+    assert not b.warning, [w.value for w in b.warning]
+    assert (b.selectbox(key="attn_layer").value, b.selectbox(key="attn_head").value) == (1, 2)
+    assert b.selectbox(key="sae_token").value == 4 and b.number_input(key="sae_feature").value == 100
+    assert b.text_area(key="prompt2").value == "Elizabeth looked at Mr. Bingley"
+    assert dict(b.query_params) == shared
+
+
+def test_link_values_that_do_not_fit_fall_back_with_a_message():
+    at = new_app(attn_layer="9", attn_head="x")
+    assert_clean(at)
+    messages = " ".join(w.value for w in at.warning)
+    assert "attn_head='x'" in messages and "attn_layer=9" in messages
+    assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (0, 0)
+
+
+def test_run_record_export_import_round_trip():
+    at = new_app(prompt="She walked into the room and")
+    at.switch_page("views/sae_features.py").run()
+    at.number_input(key="steer_f0").set_value(464)
+    at.slider(key="steer_a0").set_value(1.5).run()
+    assert_clean(at)
+    record = record_of(at)
+    assert record["format"] == FORMAT and record["page"] == "sae-features"
+    assert record["steering"][0]["feature"] == 464 and record["seed"] == 0
+    out = record["outputs"]
+    assert out["base_continuation"] != out["steered_continuation"]  # the steer does something
+
+    b = new_app()  # a fresh session on the default view loads the file
+    b.get("file_uploader")[0].set_value(("run.json", json.dumps(record).encode(), "application/json"))
+    b.run()
+    b.run()  # the page switch requested by the loader
+    assert_clean(b)
+    assert b.title[0].value == "SAE features"
+    assert b.text_area(key="prompt_box").value == "She walked into the room and"
+    again = record_of(b)
+    assert again["steering"] == record["steering"] and again["view"] == record["view"]
+    assert again["outputs"] == record["outputs"]  # same run, same numbers and text
+
+
+def test_a_bad_run_record_is_refused_and_the_view_kept():
+    at = new_app(prompt="Emma smiled.")
+    for payload, words in ((b"not json", "not valid JSON"),
+                           (json.dumps({"format": FORMAT, "version": 1, "model": "/etc/passwd", "prompt": "x"}).encode(),
+                            "not one this app offers")):
+        at.get("file_uploader")[0].set_value(("bad.json", payload, "application/json"))
+        at.run()
+        assert_clean(at)
+        assert any(words in e.value for e in at.error), [e.value for e in at.error]
+        assert at.text_area(key="prompt_box").value == "Emma smiled."
+
+
+def test_parse_rejects_malformed_steering_and_unknown_settings():
+    good = {"format": FORMAT, "version": 1, "model": "tiny-austen-bible", "prompt": "Hi", "sae": None,
+            "page": "attention", "view": {"attn_layer": 2, "nonsense": 1}, "steering": []}
+    rec = parse(json.dumps(good), {"attn_layer": int})
+    assert rec.view == {"attn_layer": 2} and rec.notes
+    bad = dict(good, steering=[{"sae": "blocks.2.hook_resid_post", "feature": 1, "alpha": float("inf")}])
+    with pytest.raises(Exception, match="finite"):
+        parse(json.dumps(bad), {})
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_examples_open_with_one_click(index):
+    from components.examples import EXAMPLES
+
+    ex = EXAMPLES[index]
+    at = new_app()
+    at.button(key=f"example_{index}").click().run()
+    at.run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.text_area(key="prompt_box").value == ex.state["prompt"]
+    for key, value in ex.state["view"].items():
+        assert at.query_params[key] == str(value)
