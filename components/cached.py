@@ -7,6 +7,10 @@ forward passes with its own lock.
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
+from collections import OrderedDict
 
 import streamlit as st
 
@@ -30,15 +34,56 @@ def load_backend(model_name: str):
     return _load(model_name)
 
 
-@st.cache_resource(show_spinner="Running the model…", max_entries=128, ttl=3600)
-def _trace(model_name: str, prompt: str, saes: tuple[str, ...], steering: tuple[tuple, ...], top_k: int):
-    request = TraceRequest(model_name, prompt, saes, tuple(FeatureSteer(*s) for s in steering), top_k)
-    return load_backend(model_name).trace(request)
+TRACE_CACHE_MB = float(os.environ.get("INTERP_TRACE_CACHE_MB", "128"))  # operators can raise it
+
+
+class TraceCache:
+    """Traces shared by every session, least recently used first out, bounded by bytes and age.
+
+    st.cache_resource bounds the number of entries only, and a trace's size depends on the model and the
+    prompt: 4 MB for the tiny model at 256 tokens, ~40 MB for gpt2-small (attention is [12, 12, 256, 256]).
+    128 entries of the latter are 5 GB, far past a Community Cloud instance. The newest entry always stays."""
+
+    def __init__(self, max_bytes: float, ttl_s: float = 3600.0):
+        self.max_bytes, self.ttl_s = max_bytes, ttl_s
+        self._items: OrderedDict = OrderedDict()  # key -> (trace, time stored)
+        self._lock = threading.Lock()
+        self.nbytes = 0
+
+    def get(self, key, compute):
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and time.monotonic() - hit[1] < self.ttl_s:
+                self._items.move_to_end(key)
+                return hit[0]
+        value = compute()  # outside the lock: the backend serialises forward passes itself
+        with self._lock:
+            if key in self._items:
+                self.nbytes -= self._items.pop(key)[0].nbytes
+            self._items[key] = (value, time.monotonic())
+            self.nbytes += value.nbytes
+            while self.nbytes > self.max_bytes and len(self._items) > 1:
+                self.nbytes -= self._items.popitem(last=False)[1][0].nbytes
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@st.cache_resource
+def trace_cache() -> TraceCache:
+    return TraceCache(TRACE_CACHE_MB * 2**20)
 
 
 def trace(request: TraceRequest):
     """Cached trace for a request; raises InterpError with a user-facing sentence."""
-    return _trace(request.model, request.prompt, request.saes, _steer_key(request), request.top_k)
+    key = (request.model, request.prompt, request.saes, _steer_key(request), request.top_k, request.max_tokens)
+
+    def compute():
+        with st.spinner("Running the model…"):
+            return load_backend(request.model).trace(request)
+
+    return trace_cache().get(key, compute)
 
 
 @st.cache_data(show_spinner=False)

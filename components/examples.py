@@ -36,10 +36,11 @@ EXAMPLES: list[Example] = [
             "The heads and MLPs that build feature 464 at the second 'God', and the source tokens they read.",
             "compare",
             _run("In the beginning, God created the heavens and the earth. And God said, Let there be light",
-                 "blocks.2.hook_resid_post", sae_feature=464, sae_token=12)),
-    Example("Two prompts: Austen vs Bible",
-            "The same frame, one word changed: which heads and features move.",
+                 "blocks.2.hook_resid_post", sae_feature=464, sae_token=14)),
+    Example("Two prompts: Elizabeth vs Jesus",
+            "The same sentence with one name changed (same token count, so positions line up): which heads "
+            "and features move.",
             "compare",
-            _run("Mr. Darcy said unto her, Go in peace.", "blocks.2.hook_resid_post",
-                 prompt2="The LORD said unto her, Go in peace.")),
+            _run("Then Elizabeth said to her, Go in peace.", "blocks.2.hook_resid_post",
+                 prompt2="Then Jesus said to her, Go in peace.")),
 ]

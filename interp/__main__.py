@@ -44,7 +44,7 @@ def _train_model(args) -> int:
     docs = build_corpus(Path(args.workdir) / "corpus")
     cfg = LMConfig(budget_s=args.budget_s, seed=args.seed, wpe_init=args.wpe_init, repeat_frac=args.repeat_frac,
                    batch_size=args.batch_size, lr=args.lr, init_from=args.init_from, n_layer=args.n_layer,
-                   attn_only=args.attn_only, n_head=args.n_head, span_min=args.span_min, span_max=args.span_max, tokenizer_from=args.tokenizer_from, random_span_frac=args.random_span_frac)
+                   attn_only=args.attn_only, prev_token_init=args.prev_token_init, n_head=args.n_head, span_min=args.span_min, span_max=args.span_max, tokenizer_from=args.tokenizer_from, random_span_frac=args.random_span_frac)
     train_lm(docs, Path(args.out), cfg, log=lambda m: print(m, flush=True))
     return 0
 
@@ -68,10 +68,38 @@ def _train_sae(args) -> int:
     return 0
 
 
+def _health(args) -> int:
+    """Deploy check: the model loads and one traced pass gives finite numbers. Exit 0 and JSON, or exit 1."""
+    import time
+
+    import numpy as np
+
+    from interp.backends import load_backend
+    from interp.errors import InterpError
+    from interp.registry import REGISTRY
+    from interp.requests import TraceRequest
+
+    t0 = time.perf_counter()
+    try:
+        spec = REGISTRY.get(args.model)
+        backend = load_backend(args.model)
+        t1 = time.perf_counter()
+        saes = tuple(s.id for s in spec.saes[:1])
+        trace = backend.trace(TraceRequest(args.model, "Health check: the model is loaded.", saes=saes))
+    except InterpError as e:
+        print(json.dumps({"ok": False, "model": args.model, "error": str(e)}))
+        return 1
+    finite = bool(np.isfinite(trace.next_token_logprobs).all() and np.isfinite(trace.attention).all())
+    report = {"ok": finite, "model": args.model, "layers": trace.n_layers, "saes": list(trace.saes),
+              "load_s": round(t1 - t0, 2), "trace_ms": round(1000 * (time.perf_counter() - t1), 1)}
+    print(json.dumps(report))
+    return 0 if finite else 1
+
+
 def _bench(args) -> int:
     from interp.bench import run_bench
 
-    print(json.dumps(run_bench(args.model), indent=1))
+    print(json.dumps(run_bench(args.model, with_app=not args.no_app), indent=1))
     return 0
 
 
@@ -91,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
 
     be = sub.add_parser("bench", help="speed figures of the traced forward pass")
     be.add_argument("--model", default=DEFAULT_MODEL)
+    be.add_argument("--no-app", action="store_true", help="skip the app-level lines (page switch, first paint, "
+                    "gpt2-shaped memory)")
     be.set_defaults(func=_bench)
+
+    he = sub.add_parser("health", help="deploy check: load the model, run one trace, exit 0 if all is well")
+    he.add_argument("--model", default=DEFAULT_MODEL)
+    he.set_defaults(func=_health)
 
     tm = sub.add_parser("train-model", help="build the corpus and tokenizer, train the embedded LM")
     tm.add_argument("--out", default=str(DEFAULT_MODEL_DIR))
@@ -105,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     tm.add_argument("--init-from", default=None, help="continue training a saved model folder")
     tm.add_argument("--n-layer", type=int, default=4)
     tm.add_argument("--n-head", type=int, default=4)
+    tm.add_argument("--prev-token-init", action="store_true", help="start L0H0 as a previous-token head (by construction)")
     tm.add_argument("--span-min", type=int, default=8, help="shortest repeated span")
     tm.add_argument("--span-max", type=int, default=48, help="longest repeated span (at most n_ctx // 2 - 1)")
     tm.add_argument("--tokenizer-from", default=None, help="reuse a saved model folder's tokenizer")

@@ -23,7 +23,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_bench(model_name: str) -> dict:
+def run_bench(model_name: str, with_app: bool = True) -> dict:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -79,5 +79,36 @@ def run_bench(model_name: str) -> dict:
                                                   do_sample=False, pad_token_id=0), repeats=5)
         gen.update(hf_tok_s=round(n_new / hf_s, 1), ratio=round(hf_s / tl_s, 2), goal=">= 0.8x")
     out["generate"] = gen
+
+    from interp.charts.bertviz_view import BertvizUnavailable, head_view_html, model_view_html
+
+    payload = []
+    for n in (32, 128):
+        toks = model.to_tokens(words, truncate=False)[:, :n]
+        tr = backend.trace(TraceRequest(model_name, model.to_string(toks[0, 1:]), max_tokens=n))
+        try:
+            payload.append({"tokens": n, "head_view_bytes": head_view_html(tr, 0).n_bytes,
+                            "model_view_bytes": model_view_html(tr).n_bytes})
+        except BertvizUnavailable as e:
+            payload.append({"tokens": n, "unavailable": str(e)})
+    out["bertviz_payload"] = payload
     out["max_rss_mb"] = round(_rss_mb(), 1)
+    if with_app:
+        out.update(_script("bench_app.py"))
+        out["gpt2_shaped_memory"] = _script("gpt2_shaped_memory.py", "--tokens", "128")
     return out
+
+
+def _script(name: str, *args: str) -> dict:
+    """App-level lines come from scripts/ in a fresh process (interp never imports streamlit)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "scripts" / name), *args], cwd=root, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        return {name: f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
+    return json.loads(done.stdout[done.stdout.index("{"):])

@@ -34,3 +34,69 @@ def test_app_opens_on_the_embedded_default_and_draws(server, browser, output_dir
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(output_dir / f"{name.lower().replace(' ', '_')}.png"))
     assert not errors, errors
+
+
+SHARED = ("/compare?model=tiny-austen-bible&prompt=Elizabeth+looked+at+Mr.+Darcy+and+smiled&sae=blocks.2.hook_resid_post"
+          "&attn_layer=1&attn_head=2&sae_token=4&sae_feature=100")
+
+
+def test_a_shared_link_opens_the_same_view(server, browser, output_dir):
+    """A link copied from one session restores page, prompt, SAE, layer/head, token and feature in another."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(server + SHARED)
+    page.get_by_role("heading", name="Attention ↔ SAE features").wait_for(timeout=120_000)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Feature 100 of blocks.2.hook_resid_post" in body, body[:500]
+    assert "token 4:" in body, body[:800]
+    for label, value in (("Layer", "1"), ("Head", "2")):
+        assert page.get_by_role("combobox", name=label, exact=True).input_value() == value
+    assert page.get_by_role("textbox", name="Prompt").input_value() == "Elizabeth looked at Mr. Darcy and smiled"
+    for part in ("attn_layer=1", "attn_head=2", "sae_token=4", "sae_feature=100"):
+        assert part in page.url  # the link is still the link
+    page.screenshot(path=str(output_dir / "shared_link_compare.png"), full_page=True)
+    page.close()
+
+
+def _steered_text(page) -> str:
+    texts = page.locator('[data-testid="stText"]').all_inner_texts()
+    return texts[1] if len(texts) > 1 else ""
+
+
+def test_two_sessions_one_steering_one_plain(server, browser, output_dir):
+    """Two real browser sessions on one server (one cached model): moving a steering slider in one changes
+    its steered continuation; the other session's plain view is unchanged by it."""
+    url = server + "/sae-features?model=tiny-austen-bible&prompt=She+walked+into+the+room+and&sae=blocks.2.hook_resid_post&steer_f0=464"
+    a = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+    b = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+    for p in (a, b):
+        p.goto(url)
+        p.get_by_role("heading", name="SAE features").wait_for(timeout=120_000)
+        wait_idle(p)
+        p.get_by_role("tab", name="Steering").click()
+        p.get_by_text("Base continuation").wait_for(timeout=60_000)
+        wait_idle(p)
+    before_a, before_b = _steered_text(a), _steered_text(b)
+    assert before_a == before_b and before_a  # strength 0: steered == base, same seed, same text
+    slider = a.get_by_role("slider").first  # Strength 1
+    for value in ("0.5", "1.0", "1.5"):  # one step at a time: 0 -> 1.5 x max activation
+        slider.focus()
+        slider.press("ArrowRight")
+        a.wait_for_url(f"**steer_a0={value}*", timeout=60_000)
+        wait_idle(a)
+    a.wait_for_function("t => document.querySelectorAll('[data-testid=\"stText\"]')[1]?.innerText !== t",
+                        arg=before_a, timeout=60_000)
+    assert _steered_text(a) != before_a
+    b.reload()
+    b.get_by_role("heading", name="SAE features").wait_for(timeout=120_000)
+    wait_idle(b)
+    b.get_by_role("tab", name="Steering").click()
+    b.get_by_text("Base continuation").wait_for(timeout=60_000)
+    wait_idle(b)
+    assert _steered_text(b) == before_b  # the other session saw no steering
+    a.screenshot(path=str(output_dir / "steering_moved.png"), full_page=True)
+    for p in (a, b):
+        assert p.locator('[data-testid="stException"]').count() == 0
+        p.context.close()

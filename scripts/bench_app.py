@@ -1,0 +1,111 @@
+"""App-level bench lines for `python -m interp bench` (kept out of interp/, which never imports streamlit).
+
+    python scripts/bench_app.py [--no-browser]
+
+- page_switch_forward_passes: forward passes run by switching between the four pages after each was
+  visited once (AppTest, real Streamlit, the app's caches). Goal 0.
+- first_paint_s: `streamlit run app.py` in headless Chromium: time from opening the URL until the first
+  chart is drawn and the run is finished. "cold" includes the first model load in a fresh server;
+  "warm" is a second browser session on the same server. Goal <= 3 s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CHROMIUM = "/usr/lib/chromium/chromium"
+VIEWS = ["views/attention.py", "views/residual_stream.py", "views/sae_features.py", "views/compare.py"]
+
+
+def page_switch_forward_passes() -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from components import cached
+    from interp.registry import DEFAULT_MODEL
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    for view in VIEWS:  # first visits compute what each page needs
+        at.switch_page(view).run()
+    backend = cached.load_backend(DEFAULT_MODEL)
+    before = backend.forward_passes
+    t = time.perf_counter()
+    for view in VIEWS * 2:
+        at.switch_page(view).run()
+    per_switch = (time.perf_counter() - t) / (2 * len(VIEWS))
+    return {"switches": 2 * len(VIEWS), "forward_passes": backend.forward_passes - before, "goal": 0,
+            "apptest_ms_per_switch": round(1000 * per_switch, 1)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_paint() -> dict:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.address", "127.0.0.1", "--server.port", str(port),
+                               "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    out = {}
+    try:
+        t0 = time.perf_counter()
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+            if time.perf_counter() - t0 > 120:
+                raise RuntimeError("streamlit did not start")
+        out["server_start_s"] = round(time.perf_counter() - t0, 2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
+            for label in ("cold", "warm"):
+                page = browser.new_page(viewport={"width": 1400, "height": 1200})
+                t = time.perf_counter()
+                page.goto(url)
+                page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=180_000)
+                out[f"{label}_chart_s"] = round(time.perf_counter() - t, 2)
+                page.wait_for_timeout(200)
+                page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=180_000)
+                out[f"{label}_idle_s"] = round(time.perf_counter() - t, 2)
+                page.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    out["goal"] = "<= 3 s (warm: first chart)"
+    return out
+
+
+def main() -> dict:
+    p = argparse.ArgumentParser()
+    p.add_argument("--no-browser", action="store_true")
+    a = p.parse_args()
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    result = {"page_switch": page_switch_forward_passes()}
+    if not a.no_browser and os.path.exists(CHROMIUM):
+        result["first_paint"] = first_paint()
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=1))

@@ -1,0 +1,94 @@
+"""Resident memory of a gpt2-small-shaped model plus one res-jb-shaped SAE, traced at 128 tokens, offline.
+
+    python scripts/gpt2_shaped_memory.py [--tokens 128]
+
+Builds (in a temporary folder) a randomly initialised GPT-2 with gpt2-small's shape (12 layers, d_model 768,
+12 heads, vocabulary 50,257, context 1,024; 124 M parameters, safetensors) and a 24,576-latent SAE on
+blocks.8.hook_resid_pre (gpt2-small-res-jb's shape), then, in a fresh process, loads both through the
+app's loader (HookedSAETransformer.from_pretrained, center_writing_weights as for res-jb) and runs one
+trace with the SAE. Prints JSON with the peak and current resident memory. Issue #7's goal: < 1.5 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HOOK = "blocks.8.hook_resid_pre"
+
+
+def build(folder: Path) -> None:
+    import shutil
+
+    import torch
+    from sae_lens import StandardSAE, StandardSAEConfig
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    # GPT2Config() is gpt2-small's shape; TransformerLens reads n_ctx from config.json
+    GPT2LMHeadModel(GPT2Config(n_ctx=1024)).save_pretrained(folder / "model")
+    for name in ("tokenizer.json", "tokenizer_config.json"):  # any byte-level BPE works; ids stay < 4,096
+        shutil.copy(ROOT / "assets" / "tiny-austen-bible" / name, folder / "model" / name)
+    cfg = StandardSAEConfig(d_in=768, d_sae=24576)
+    cfg.metadata.hook_name = HOOK
+    cfg.metadata.model_name = "gpt2-shaped"
+    cfg.metadata.model_from_pretrained_kwargs = {"center_writing_weights": True}
+    StandardSAE(cfg).save_model(str(folder / "sae"))
+
+
+def measure(folder: Path, n_tokens: int) -> dict:
+    from interp.backends import heavy_imports
+
+    heavy_imports()  # as the app does: one place, with the allocator settings
+    from interp.backends.transformer_lens import TransformerLensBackend
+    from interp.registry import ModelSpec, SAESpec
+    from interp.requests import TraceRequest
+
+    spec = ModelSpec(name="gpt2-shaped", title="gpt2-small-shaped (random)", source=str(folder / "model"),
+                     saes=(SAESpec(id=HOOK, hook=HOOK, path=folder / "sae"),),
+                     from_pretrained_kwargs=(("center_writing_weights", True),), embedded=True)
+    backend = TransformerLensBackend.load(spec)
+    after_load = _rss_mb()
+    words = "the house of the lord and the garden of the sister " * 100
+    tokens = backend.model.to_tokens(words)[:, :n_tokens]
+    prompt = backend.model.to_string(tokens[0, 1:])
+    for i in range(3):  # a few different prompts: steady state, not just the first pass
+        trace = backend.trace(TraceRequest(spec.name, f"{i} {prompt}", saes=(HOOK,), max_tokens=n_tokens))
+    return {"shape": "12 layers, d_model 768, 12 heads, vocab 50257, SAE 24576 latents",
+            "tokens": int(trace.n_pos), "rss_after_load_mb": round(after_load, 1), "rss_after_trace_mb": round(_rss_mb(), 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "goal": "< 1536 MB",
+            "note": "the peak is reached while TransformerLens loads (HF weights, converted copy, processed copy)"}
+
+
+def _rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def run(n_tokens: int = 128) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, __file__, "--build", tmp], check=True, stdout=subprocess.DEVNULL)
+        out = subprocess.run([sys.executable, __file__, "--measure", tmp, "--tokens", str(n_tokens)], check=True,
+                             capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--tokens", type=int, default=128)
+    p.add_argument("--build")
+    p.add_argument("--measure")
+    a = p.parse_args()
+    if a.build:
+        build(Path(a.build))
+    elif a.measure:
+        print(json.dumps(measure(Path(a.measure), a.tokens)))
+    else:
+        print(json.dumps(run(a.tokens), indent=1))
