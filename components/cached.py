@@ -86,6 +86,18 @@ def trace(request: TraceRequest):
     return trace_cache().get(key, compute)
 
 
+@st.cache_resource(show_spinner="Reading every layer through the unembedding (logit lens)…", max_entries=16, ttl=3600)
+def _logit_lens(model_name, prompt, saes, steering, top_k, max_tokens):
+    request = TraceRequest(model_name, prompt, saes, tuple(FeatureSteer(*s) for s in steering), top_k, max_tokens)
+    return load_backend(model_name).logit_lens(trace(request))
+
+
+def logit_lens(request: TraceRequest):
+    """The logit lens of a request's trace, computed the first time a page asks (no forward pass)."""
+    return _logit_lens(request.model, request.prompt, request.saes, _steer_key(request), request.top_k,
+                       request.max_tokens)
+
+
 @st.cache_data(show_spinner=False)
 def sae_labels(model_name: str, sae_id: str) -> dict:
     """Offline labels stored beside an embedded SAE ({} for hub SAEs)."""

@@ -95,7 +95,7 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
     out["max_rss_mb"] = round(_rss_mb(), 1)
     if with_app:
         out.update(_script("bench_app.py"))
-        out["gpt2_shaped_memory"] = _script("gpt2_shaped_memory.py", "--tokens", "128")
+        out["gpt2_shaped_memory"] = _script("gpt2_shaped_memory.py", "--tokens", "128", "--speed")
     return out
 
 

@@ -35,6 +35,19 @@ class SAEActivations:
 
 
 @dataclass(frozen=True)
+class LogitLens:
+    """Top-k next tokens read from every residual of a trace (final LayerNorm with its own scale, unembed)."""
+
+    top_idx: np.ndarray  # [layer + 1, pos, k] int32; the last row is the model's own output
+    top_prob: np.ndarray  # [layer + 1, pos, k]
+    token_strings: dict[int, str] = field(default_factory=dict)  # id -> text for every id in top_idx
+
+    def __post_init__(self):
+        for name in ("top_idx", "top_prob"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+
+@dataclass(frozen=True)
 class Trace:
     model: str
     prompt: str
@@ -48,19 +61,18 @@ class Trace:
     attn_out_norm: np.ndarray  # [layer, pos] ||blocks.l.hook_attn_out||: what each attention block writes
     mlp_out_norm: np.ndarray  # [layer, pos]  ||blocks.l.hook_mlp_out||
     resid_cosine: np.ndarray  # [layer, pos] cos(resid before block l, resid after block l)
-    lens_top_idx: np.ndarray  # [layer + 1, pos, k] logit lens: top tokens read from resid_pre(l), last = final resid
-    lens_top_prob: np.ndarray  # [layer + 1, pos, k] their probabilities (final LayerNorm applied, then unembed)
+    resid_stack: np.ndarray  # [layer + 1, pos, d_model] resid_pre of every layer, then the final resid
+    # (kept for the logit lens, which is computed when a page asks for it: 13 unembeddings per prompt would
+    # make gpt2-small's traced pass ~4x its bare forward)
     saes: dict[str, SAEActivations] = field(default_factory=dict)
-    token_strings: dict[int, str] = field(default_factory=dict)
-    d_model: int = 0  # id -> string for every id in lens_top_idx
+    d_model: int = 0
     steering: tuple = ()
     notices: tuple[str, ...] = ()  # sentences for the user (truncation, processing caveats)
     processing: dict = field(default_factory=dict)  # how the model was loaded (fold_ln, centring)
 
     def __post_init__(self):
         for name in ("tokens", "attention", "resid_pre_norm", "resid_mid_norm", "resid_post_norm",
-                     "next_token_logprobs", "attn_out_norm", "mlp_out_norm", "resid_cosine", "lens_top_idx",
-                     "lens_top_prob"):
+                     "next_token_logprobs", "attn_out_norm", "mlp_out_norm", "resid_cosine", "resid_stack"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     @property

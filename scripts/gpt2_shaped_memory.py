@@ -43,7 +43,7 @@ def build(folder: Path) -> None:
     StandardSAE(cfg).save_model(str(folder / "sae"))
 
 
-def measure(folder: Path, n_tokens: int) -> dict:
+def measure(folder: Path, n_tokens: int, speed: bool = False) -> dict:
     from interp.backends import heavy_imports
 
     heavy_imports()  # as the app does: one place, with the allocator settings
@@ -61,10 +61,46 @@ def measure(folder: Path, n_tokens: int) -> dict:
     prompt = backend.model.to_string(tokens[0, 1:])
     for i in range(3):  # a few different prompts: steady state, not just the first pass
         trace = backend.trace(TraceRequest(spec.name, f"{i} {prompt}", saes=(HOOK,), max_tokens=n_tokens))
-    return {"shape": "12 layers, d_model 768, 12 heads, vocab 50257, SAE 24576 latents",
+    result = {"shape": "12 layers, d_model 768, 12 heads, vocab 50257, SAE 24576 latents",
             "tokens": int(trace.n_pos), "rss_after_load_mb": round(after_load, 1), "rss_after_trace_mb": round(_rss_mb(), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "goal": "< 1536 MB",
             "note": "the peak is reached while TransformerLens loads (HF weights, converted copy, processed copy)"}
+    if speed:
+        result["traced_vs_hf_forward"] = _speed(backend, folder, words)
+    return result
+
+
+def _speed(backend, folder: Path, words: str) -> list[dict]:
+    """Traced pass (all caches the pages use, SAE included) vs a bare HF forward of the same weights."""
+    import statistics
+    import time
+
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    from interp.requests import TraceRequest
+
+    hf = GPT2LMHeadModel.from_pretrained(folder / "model").eval()
+
+    def median_s(fn, repeats=5):
+        fn()
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    rows = []
+    for n in (16, 128, 512):
+        toks = backend.model.to_tokens(words * 4)[:, :n]
+        req = TraceRequest("gpt2-shaped", backend.model.to_string(toks[0, 1:]), saes=(HOOK,), max_tokens=n)
+        traced = median_s(lambda: backend.trace(req))
+        with torch.no_grad():
+            bare = median_s(lambda: hf(toks))
+        rows.append({"tokens": n, "traced_ms": round(1000 * traced, 1), "hf_forward_ms": round(1000 * bare, 1),
+                     "ratio": round(traced / bare, 2), "goal": "<= 1.3x"})
+    return rows
 
 
 def _rss_mb() -> float:
@@ -72,11 +108,11 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run(n_tokens: int = 128) -> dict:
+def run(n_tokens: int = 128, speed: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, __file__, "--build", tmp], check=True, stdout=subprocess.DEVNULL)
-        out = subprocess.run([sys.executable, __file__, "--measure", tmp, "--tokens", str(n_tokens)], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--measure", tmp, "--tokens", str(n_tokens)]
+                             + (["--speed"] if speed else []), check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -85,10 +121,11 @@ if __name__ == "__main__":
     p.add_argument("--tokens", type=int, default=128)
     p.add_argument("--build")
     p.add_argument("--measure")
+    p.add_argument("--speed", action="store_true", help="also time traced vs bare HF forward at 16/128/512 tokens")
     a = p.parse_args()
     if a.build:
         build(Path(a.build))
     elif a.measure:
-        print(json.dumps(measure(Path(a.measure), a.tokens)))
+        print(json.dumps(measure(Path(a.measure), a.tokens, a.speed)))
     else:
-        print(json.dumps(run(a.tokens), indent=1))
+        print(json.dumps(run(a.tokens, a.speed), indent=1))

@@ -19,8 +19,7 @@ def build_trace(n_layers: int = 2, n_heads: int = 2, tokens=("<|endoftext|>", "A
         next_token_logprobs=np.log(np.full(8, 1 / 8, dtype=np.float32)),
         attn_out_norm=np.ones((n_layers, n)), mlp_out_norm=2 * np.ones((n_layers, n)),
         resid_cosine=np.full((n_layers, n), 0.5),
-        lens_top_idx=np.zeros((n_layers + 1, n, 2), dtype=np.int32), lens_top_prob=np.full((n_layers + 1, n, 2), 0.5),
-        token_strings={0: "x"}, d_model=16,
+        resid_stack=np.ones((n_layers + 1, n, 16), dtype=np.float32), d_model=16,
     )
     fields.update(overrides)
     return Trace(**fields)

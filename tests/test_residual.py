@@ -46,8 +46,13 @@ def test_logit_lens_last_layer_equals_model_logits(backend):
         lens = backend.logit_lens_logits(cache[last])
     assert (lens - logits).abs().max().item() <= 1e-4
     top = torch.softmax(logits[0], -1).topk(5, dim=-1)
-    np.testing.assert_allclose(trace.lens_top_prob[-1], top.values.detach().numpy(), atol=1e-5)
-    np.testing.assert_array_equal(trace.lens_top_idx[-1], top.indices.numpy())
+    passes = backend.forward_passes
+    lens_top = backend.logit_lens(trace)
+    assert backend.forward_passes == passes  # the lens reads the kept residuals, it runs no forward pass
+    np.testing.assert_allclose(lens_top.top_prob[-1], top.values.detach().numpy(), atol=1e-5)
+    np.testing.assert_array_equal(lens_top.top_idx[-1], top.indices.numpy())
+    assert lens_top.top_idx.shape == (trace.n_layers + 1, trace.n_pos, 5)
+    assert all(isinstance(lens_top.token_strings[int(i)], str) for i in np.unique(lens_top.top_idx))
 
 
 def test_residual_cosine_matches_the_cache(backend):

@@ -1,7 +1,7 @@
 """Residual stream: how big the residual vector is at each layer, what each block writes, what it 'says'."""
 import streamlit as st
 
-from components import session
+from components import cached, session
 from components.charts_ui import show
 from components.page import current_trace
 from components.run_record_ui import record_panel
@@ -47,12 +47,13 @@ show(rc.residual_heatmap(rc.cosine_frame(trace), "cos(residual before block, res
 st.subheader("Logit lens")
 st.caption("Each layer's residual is passed through the final LayerNorm (with its own scale) and the unembedding: "
            "what the model would predict if it stopped there. The last row is the model's actual output.")
-lens = rc.logit_lens_frame(trace)
+logit_lens = cached.logit_lens(session.request())
+lens = rc.logit_lens_frame(trace, logit_lens)
 show(rc.logit_lens_chart(lens), fixed_width=True, export="logit_lens")
 labels = token_labels(trace.str_tokens)
 pos = st.selectbox("Position", range(trace.n_pos), format_func=lambda p: labels[p],
                    key=session.bind("lens_pos", trace.n_pos - 1, range(trace.n_pos)))
-st.dataframe(rc.logit_lens_position_frame(trace, pos), hide_index=True,
+st.dataframe(rc.logit_lens_position_frame(trace, logit_lens, pos), hide_index=True,
              column_config={"prob": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
 st.download_button("Download the logit lens (CSV)", lens.to_csv(index=False), "logit_lens.csv", "text/csv",
                    key="lens_csv", on_click="ignore")

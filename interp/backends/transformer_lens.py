@@ -18,7 +18,7 @@ from interp.errors import LoadError
 from interp.registry import ModelSpec, SAESpec
 from interp.requests import TraceRequest
 from interp.steering import steering_hooks
-from interp.trace import SAEActivations, Trace
+from interp.trace import LogitLens, SAEActivations, Trace
 
 
 def load_model(spec: ModelSpec) -> HookedSAETransformer:
@@ -159,7 +159,6 @@ class TransformerLensBackend:
         # residual before each block, plus the final one: [L + 1, pos, d_model]
         stack = torch.stack([cache[hooks.resid_pre(l)][0] for l in range(L)] + [cache[hooks.resid_post(L - 1)][0]])
         cosine = torch.nn.functional.cosine_similarity(stack[:-1], stack[1:], dim=-1)  # [L, pos]
-        lens_idx, lens_prob = self._logit_lens_topk(stack, k=5)
         sae_acts = {sid: self._sae_activations(sid, saes[sid], cache[spec.hook][0], request.top_k)
                     for sid, spec in sae_specs.items()}
         return Trace(
@@ -175,9 +174,7 @@ class TransformerLensBackend:
             attn_out_norm=norms(hooks.attn_out),
             mlp_out_norm=norms(hooks.mlp_out),
             resid_cosine=cosine.numpy(),
-            lens_top_idx=lens_idx,
-            lens_top_prob=lens_prob,
-            token_strings={int(i): model.tokenizer.decode([int(i)]) for i in np.unique(lens_idx)},
+            resid_stack=stack.float().numpy(),
             d_model=model.cfg.d_model,
             saes=sae_acts,
             steering=request.active_steering,
@@ -207,14 +204,18 @@ class TransformerLensBackend:
         """Final LayerNorm applied to a residual vector (its own scale), then the unembedding."""
         return self.model.unembed(self.model.ln_final(resid))
 
-    def _logit_lens_topk(self, stack: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def logit_lens(self, trace: Trace, k: int = 5) -> LogitLens:
+        """Top-k of the logit lens at every residual of a trace. No forward pass: it reads trace.resid_stack."""
         idx, prob = [], []
         with torch.no_grad():
-            for resid in stack:  # one layer at a time: [pos, vocab] logits stay small for a 50k vocabulary
+            for resid in torch.from_numpy(np.array(trace.resid_stack)):  # one layer at a time: [pos, vocab] stays small
                 top = torch.softmax(self.logit_lens_logits(resid[None])[0].float(), -1).topk(k, dim=-1)
                 idx.append(top.indices)
                 prob.append(top.values)
-        return torch.stack(idx).numpy().astype(np.int32), torch.stack(prob).numpy()
+        top_idx = torch.stack(idx).numpy().astype(np.int32)
+        ids = np.unique(top_idx)
+        strings = dict(zip(ids.tolist(), self.model.tokenizer.batch_decode(ids[:, None].tolist())))
+        return LogitLens(top_idx=top_idx, top_prob=torch.stack(prob).numpy(), token_strings=strings)
 
     @staticmethod
     def _sae_activations(sae_id: str, sae: SAE, x: torch.Tensor, k: int) -> SAEActivations:

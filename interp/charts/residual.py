@@ -99,14 +99,14 @@ def cosine_frame(trace) -> pd.DataFrame:
                          for l in range(trace.n_layers) for p in range(trace.n_pos)])
 
 
-def logit_lens_frame(trace) -> pd.DataFrame:
+def logit_lens_frame(trace, lens) -> pd.DataFrame:
     """Top-1 logit-lens token and probability at every (residual hook, position)."""
     labels = token_labels(trace.str_tokens)
     L = trace.n_layers
     names = [f"pre {l}" for l in range(L)] + [f"post {L - 1} (final)"]
     return pd.DataFrame([{"stage": names[s], "stage_idx": s, "token": labels[p], "pos": p,
-                          "top1": trace.token_strings[int(trace.lens_top_idx[s, p, 0])],
-                          "prob": float(trace.lens_top_prob[s, p, 0])}
+                          "top1": lens.token_strings[int(lens.top_idx[s, p, 0])],
+                          "prob": float(lens.top_prob[s, p, 0])}
                          for s in range(L + 1) for p in range(trace.n_pos)])
 
 
@@ -126,11 +126,11 @@ def logit_lens_chart(df: pd.DataFrame) -> alt.Chart:
                                     width=max(300, min(1400, 64 * len(order))))
 
 
-def logit_lens_position_frame(trace, pos: int) -> pd.DataFrame:
+def logit_lens_position_frame(trace, lens, pos: int) -> pd.DataFrame:
     """Top-k tokens per layer at one position."""
     L = trace.n_layers
     names = [f"pre {l}" for l in range(L)] + [f"post {L - 1} (final)"]
     return pd.DataFrame([{"read from": names[s], "rank": r + 1,
-                          "token": trace.token_strings[int(trace.lens_top_idx[s, pos, r])],
-                          "prob": float(trace.lens_top_prob[s, pos, r])}
-                         for s in range(L + 1) for r in range(trace.lens_top_idx.shape[-1])])
+                          "token": lens.token_strings[int(lens.top_idx[s, pos, r])],
+                          "prob": float(lens.top_prob[s, pos, r])}
+                         for s in range(L + 1) for r in range(lens.top_idx.shape[-1])])
