@@ -26,13 +26,14 @@ def test_app_opens_on_the_embedded_default_and_draws(server, browser, output_dir
     page.get_by_role("button", name="Run").click()
     page.wait_for_url("**prompt=In+the+beginning*", timeout=60_000)
     wait_idle(page)
-    for name, heading in (("Residual stream", "Residual stream"), ("SAE features", "SAE features")):
+    for name, heading in (("Residual stream", "Residual stream"), ("SAE features", "SAE features"),
+                          ("Attention ↔ features", "Attention ↔ SAE features")):
         page.get_by_role("link", name=name).click()
         page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
         page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
         wait_idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
-        page.screenshot(path=str(output_dir / f"{name.lower().replace(' ', '_')}.png"))
+        page.screenshot(path=str(output_dir / f"{name.lower().replace(' ', '_').replace('↔', 'to')}.png"))
     assert not errors, errors
 
 

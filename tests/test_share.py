@@ -128,3 +128,60 @@ def test_examples_open_with_one_click(index):
     assert at.text_area(key="prompt_box").value == ex.state["prompt"]
     for key, value in ex.state["view"].items():
         assert at.query_params[key] == str(value)
+
+
+def test_two_prompt_diff_is_zero_for_the_same_prompt_and_not_for_an_edit():
+    a_prompt, b_prompt = "Then Elizabeth said to her, Go in peace.", "Then Jesus said to her, Go in peace."
+    at = new_app(prompt=a_prompt)
+    at.switch_page("views/compare.py").run()
+    at.text_area(key="prompt2").input(a_prompt).run()
+    assert_clean(at)
+    same = chart_tables_by_title(at)
+    assert same["How much each head's attention moved"]["mean_abs_change"].abs().max() == 0
+    assert at.dataframe[-1].value.empty or at.dataframe[-1].value["difference"].abs().max() == 0
+    at.text_area(key="prompt2").input(b_prompt).run()
+    assert_clean(at)
+    moved = chart_tables_by_title(at)["How much each head's attention moved"]
+    assert moved["mean_abs_change"].max() > 0.01  # one name changed: some head moves
+    diff = at.dataframe[-1].value
+    assert len(diff) and diff["difference"].abs().max() > 0.1
+    assert list(diff["difference"].abs()) == sorted(diff["difference"].abs(), reverse=True)
+
+
+def chart_tables_by_title(at) -> dict:
+    """{title prefix: DataFrame} for every chart on screen."""
+    import pyarrow as pa
+
+    out = {}
+    for el in at.get("vega_lite_chart"):
+        spec = json.loads(el.proto.spec)
+        title = spec.get("title", "")
+        title = title if isinstance(title, str) else title.get("text", "")
+        tables = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in el.proto.datasets]
+        if tables:
+            out[title.split(" (")[0]] = tables[0]
+    return out
+
+
+def test_every_chart_exports_csv_png_and_svg():
+    import altair as alt
+
+    from components.charts_ui import chart_data, chart_image
+
+    at = new_app()
+    at.switch_page("views/compare.py").run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    n_charts = len(at.get("vega_lite_chart"))
+    assert labels.count("Image (PNG)") == labels.count("Image (SVG)") == n_charts > 0
+    assert labels.count("Numbers (CSV)") == n_charts
+    chart = alt.Chart(chart_data_frame()).mark_bar().encode(x="component:N", y="contribution:Q")
+    png, svg = chart_image(chart, "png"), chart_image(chart, "svg")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    assert svg.lstrip().startswith(b"<svg") and b"contribution" in svg
+    assert chart_data(chart.properties(title="t") + chart) is not None  # layered charts export their data too
+
+
+def chart_data_frame():
+    import pandas as pd
+
+    return pd.DataFrame({"component": ["L0H1", "L1 MLP"], "contribution": [0.3, -0.1]})
