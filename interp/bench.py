@@ -9,7 +9,7 @@ import statistics
 import time
 
 
-def _median_s(fn, repeats: int = 7) -> float:
+def median_s(fn, repeats: int = 7) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
@@ -47,11 +47,11 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
         toks = model.to_tokens(words, truncate=False)[:, :n]
         prompt = model.to_string(toks[0, 1:])
         req = TraceRequest(model_name, prompt, saes=(sae_id,) if sae_id else (), max_tokens=n)
-        traced = _median_s(lambda: backend.trace(req))
+        traced = median_s(lambda: backend.trace(req))
         row = {"tokens": n, "traced_ms": round(1000 * traced, 2)}
         if hf is not None:
             with torch.no_grad():
-                bare = _median_s(lambda: hf(toks))
+                bare = median_s(lambda: hf(toks))
             row.update(hf_forward_ms=round(1000 * bare, 2), ratio=round(traced / bare, 2), goal="<= 1.3x")
         forward.append(row)
     out["traced_vs_hf_forward"] = forward
@@ -59,7 +59,7 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
     if sae_id:
         base = TraceRequest(model_name, "Elizabeth looked at Mr. Darcy and", saes=(sae_id,))
         alphas = iter(range(1, 10_000))
-        steered = _median_s(lambda: backend.trace(TraceRequest(
+        steered = median_s(lambda: backend.trace(TraceRequest(
             base.model, base.prompt, base.saes, (FeatureSteer(sae_id, 3, float(next(alphas))),))))
         out["steered_update_ms"] = round(1000 * steered, 2)
         out["steered_update_goal"] = "<= 500 ms"
@@ -70,12 +70,12 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
 
     n_new = 40
     greq = GenerateRequest(TraceRequest(model_name, "Elizabeth looked at Mr. Darcy and"), n_new, temperature=0.0)
-    tl_s = _median_s(lambda: generate(backend, greq), repeats=5)
+    tl_s = median_s(lambda: generate(backend, greq), repeats=5)
     gen = {"new_tokens": n_new, "app_tok_s": round(n_new / tl_s, 1)}
     if hf is not None:
         prompt_toks = model.to_tokens(greq.trace.prompt)
         with torch.no_grad():
-            hf_s = _median_s(lambda: hf.generate(prompt_toks, max_new_tokens=n_new, min_new_tokens=n_new,
+            hf_s = median_s(lambda: hf.generate(prompt_toks, max_new_tokens=n_new, min_new_tokens=n_new,
                                                   do_sample=False, pad_token_id=0), repeats=5)
         gen.update(hf_tok_s=round(n_new / hf_s, 1), ratio=round(hf_s / tl_s, 2), goal=">= 0.8x")
     out["generate"] = gen

@@ -72,24 +72,13 @@ def measure(folder: Path, n_tokens: int, speed: bool = False) -> dict:
 
 def _speed(backend, folder: Path, words: str) -> list[dict]:
     """Traced pass (all caches the pages use, SAE included) vs a bare HF forward of the same weights."""
-    import statistics
-    import time
-
     import torch
     from transformers import GPT2LMHeadModel
 
+    from interp.bench import median_s
     from interp.requests import TraceRequest
 
     hf = GPT2LMHeadModel.from_pretrained(folder / "model").eval()
-
-    def median_s(fn, repeats=5):
-        fn()
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return statistics.median(times)
 
     rows = []
     for n in (16, 128, 512):

@@ -65,7 +65,10 @@ def shift_rotation(d: int) -> np.ndarray:
     return R
 
 
-def init_previous_token_head(model, d_pos: int = 32, beta: float = 5.0, pos_scale: float = 3.0) -> None:
+D_POS = 32  # dims of the position code when --prev-token-init is used
+
+
+def init_previous_token_head(model, d_pos: int = D_POS, beta: float = 5.0, pos_scale: float = 3.0) -> None:
     """Layer 0 head 0 starts as a previous-token head, by construction; training is free to change it.
 
     Positions get their own subspace: dims [0, d_pos) of wpe hold a sin/cos code and the token embeddings
@@ -177,7 +180,7 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
         # The token embeddings grew into the code's dims (norm 0 -> 0.35, above the code's 0.2) and drowned it:
         # their gradient there is held at zero, so they stay out (AdamW then leaves the zeros alone).
         model.transformer.wpe.weight.requires_grad_(False)
-        model.transformer.wte.weight.register_hook(lambda g: torch.cat([torch.zeros_like(g[:, :32]), g[:, 32:]], 1))
+        model.transformer.wte.weight.register_hook(lambda g: torch.cat([torch.zeros_like(g[:, :D_POS]), g[:, D_POS:]], 1))
     if cfg.attn_only:  # zero weights and biases make each MLP output exactly 0; frozen, they stay 0
         for block in model.transformer.h:
             for p in block.mlp.parameters():
