@@ -44,7 +44,7 @@ def _train_model(args) -> int:
     docs = build_corpus(Path(args.workdir) / "corpus")
     cfg = LMConfig(budget_s=args.budget_s, seed=args.seed, wpe_init=args.wpe_init, repeat_frac=args.repeat_frac,
                    batch_size=args.batch_size, lr=args.lr, init_from=args.init_from, n_layer=args.n_layer,
-                   attn_only=args.attn_only, prev_token_init=args.prev_token_init, n_head=args.n_head, span_min=args.span_min, span_max=args.span_max, tokenizer_from=args.tokenizer_from, random_span_frac=args.random_span_frac)
+                   attn_only=args.attn_only, prev_token_init=args.prev_token_init, freeze_prev_token_qk=args.freeze_prev_token_qk, n_head=args.n_head, span_min=args.span_min, span_max=args.span_max, tokenizer_from=args.tokenizer_from, random_span_frac=args.random_span_frac)
     train_lm(docs, Path(args.out), cfg, log=lambda m: print(m, flush=True))
     return 0
 
@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     tm.add_argument("--n-layer", type=int, default=4)
     tm.add_argument("--n-head", type=int, default=4)
     tm.add_argument("--prev-token-init", action="store_true", help="start L0H0 as a previous-token head (by construction)")
+    tm.add_argument("--freeze-prev-token-qk", action="store_true",
+                    help="with --prev-token-init: keep that head's query/key weights fixed (its OV is learned)")
     tm.add_argument("--span-min", type=int, default=8, help="shortest repeated span")
     tm.add_argument("--span-max", type=int, default=48, help="longest repeated span (at most n_ctx // 2 - 1)")
     tm.add_argument("--tokenizer-from", default=None, help="reuse a saved model folder's tokenizer")

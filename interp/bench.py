@@ -48,11 +48,14 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
         prompt = model.to_string(toks[0, 1:])
         req = TraceRequest(model_name, prompt, saes=(sae_id,) if sae_id else (), max_tokens=n)
         traced = median_s(lambda: backend.trace(req))
-        row = {"tokens": n, "traced_ms": round(1000 * traced, 2)}
+        no_sae = TraceRequest(model_name, prompt, max_tokens=n)
+        traced_lm = median_s(lambda: backend.trace(no_sae))
+        row = {"tokens": n, "traced_ms": round(1000 * traced, 2), "traced_without_sae_ms": round(1000 * traced_lm, 2)}
         if hf is not None:
             with torch.no_grad():
                 bare = median_s(lambda: hf(toks))
-            row.update(hf_forward_ms=round(1000 * bare, 2), ratio=round(traced / bare, 2), goal="<= 1.3x")
+            row.update(hf_forward_ms=round(1000 * bare, 2), ratio=round(traced / bare, 2),
+                       ratio_without_sae=round(traced_lm / bare, 2), goal="<= 1.3x")
         forward.append(row)
     out["traced_vs_hf_forward"] = forward
 

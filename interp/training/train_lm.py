@@ -42,6 +42,7 @@ class LMConfig:
     tokenizer_from: str | None = None  # reuse this folder's tokenizer instead of training one
     attn_only: bool = False  # MLPs of width 1 held at zero: an attention-only model in GPT-2's file format
     prev_token_init: bool = False  # start layer 0 head 0 as a previous-token head (see init_previous_token_head)
+    freeze_prev_token_qk: bool = False  # ... and keep its query/key weights fixed (a scaffold; OV still learned)
     random_span_frac: float = 0.5  # share of repeated spans that are random tokens (the rest are prose)
 
 
@@ -181,6 +182,14 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
         # their gradient there is held at zero, so they stay out (AdamW then leaves the zeros alone).
         model.transformer.wpe.weight.requires_grad_(False)
         model.transformer.wte.weight.register_hook(lambda g: torch.cat([torch.zeros_like(g[:, :D_POS]), g[:, D_POS:]], 1))
+    pinned = []  # (tensor, column index, value): restored after every step (weight decay would shrink them too)
+    if cfg.freeze_prev_token_qk and not cfg.init_from:
+        # Measured without it: the constructed head decays from 0.99 to 0.18-0.3 within 2,000 steps while no
+        # induction head has formed yet, so the layer-1 head never has a partner to compose with.
+        d, d_head = cfg.d_model, cfg.d_model // cfg.n_head
+        cols = torch.cat([torch.arange(d_head), torch.arange(d, d + d_head)])
+        attn = model.transformer.h[0].attn.c_attn
+        pinned = [(attn.weight, cols, attn.weight.data[:, cols].clone()), (attn.bias, cols, attn.bias.data[cols].clone())]
     if cfg.attn_only:  # zero weights and biases make each MLP output exactly 0; frozen, they stay 0
         for block in model.transformer.h:
             for p in block.mlp.parameters():
@@ -227,6 +236,9 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
         opt.step()
+        with torch.no_grad():
+            for tensor, cols, value in pinned:
+                tensor[..., cols] = value
         step += 1
         tokens += x.numel()
         if step % cfg.eval_every == 0:
