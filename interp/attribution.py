@@ -105,7 +105,8 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
 
     with torch.no_grad():
         x = cache[hook][0, pos]  # [d_model] the SAE's input at this token
-        r = sae.W_dec[feature].norm() if sae.cfg.rescale_acts_by_decoder_norm else torch.tensor(1.0)
+        rescale = getattr(sae.cfg, "rescale_acts_by_decoder_norm", False)  # TopK option; absent elsewhere
+        r = sae.W_dec[feature].norm() if rescale else torch.tensor(1.0)
         w = sae.W_enc[:, feature] * r  # [d_model]
         if norm_kind == "constant_norm_rescale":
             scale = cfg.d_model ** 0.5 / x.norm()

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
-VIEWS = ["views/attention.py", "views/residual_stream.py", "views/sae_features.py"]
+VIEWS = ["views/attention.py", "views/residual_stream.py", "views/sae_features.py", "views/compare.py"]
 
 
 def new_app(**query) -> AppTest:
@@ -90,6 +90,7 @@ def test_page_switch_runs_no_forward_pass():
     assert_clean(at)
     assert backend.forward_passes == before
     at.switch_page("views/sae_features.py").run()  # first visit: splice metrics and base/steered generation
+    at.switch_page("views/compare.py").run()  # first visit: the feature split runs its own hooked pass
     warm = backend.forward_passes
     for view in VIEWS + VIEWS:
         at.switch_page(view).run()

@@ -58,3 +58,30 @@ def test_bad_feature_and_position_are_clear_errors(backend):
         attribute_feature(backend, PROMPT, "blocks.2.hook_resid_post", 10_000, 3)
     with pytest.raises(BadInput, match="outside this prompt"):
         attribute_feature(backend, PROMPT, "blocks.2.hook_resid_post", 3, 500)
+
+
+@pytest.mark.parametrize("norm", ["none", "layer_norm", "constant_norm_rescale"])
+def test_other_sae_architectures_and_input_norms(backend, spec, tmp_path, norm):
+    """A standard (ReLU) SAE on hook_resid_pre, as gpt2-small-res-jb ships, with each input normalisation
+    the split supports: the parts still add up to sae-lens's own pre-activation."""
+    from dataclasses import replace
+
+    from sae_lens import StandardSAE, StandardSAEConfig
+
+    from interp.backends.transformer_lens import TransformerLensBackend
+    from interp.registry import SAESpec
+
+    hook = "blocks.2.hook_resid_pre"
+    torch.manual_seed(0)
+    cfg = StandardSAEConfig(d_in=128, d_sae=256, normalize_activations=norm)
+    cfg.metadata.hook_name = hook
+    sae = StandardSAE(cfg)
+    with torch.no_grad():
+        sae.b_dec.normal_(0, 0.5)
+        sae.b_enc.normal_(0, 0.1)
+    sae.save_model(str(tmp_path / "sae"))
+    b = TransformerLensBackend(replace(spec, saes=(SAESpec(id=hook, hook=hook, path=tmp_path / "sae"),)), backend.model)
+    for feature, pos in ((0, 3), (17, 9), (255, 1)):
+        a = attribute_feature(b, PROMPT, hook, feature, pos)
+        assert abs(a.values.sum() - a.pre_activation) <= 1e-4, (norm, feature, pos, a.residual)
+        assert [n for n, k in zip(a.names, a.kinds) if k == "mlp"] == ["L0 MLP", "L1 MLP"]  # resid_pre 2: layers 0-1

@@ -194,7 +194,7 @@ at.query_params["sae"] = SAE_ID
 at.query_params["prompt"] = "Hello world. Hello world."
 at.run()
 views = {}
-for view in ("views/attention.py", "views/residual_stream.py", "views/sae_features.py"):
+for view in ("views/attention.py", "views/residual_stream.py", "views/sae_features.py", "views/compare.py"):
     at.switch_page(view).run()
     views[view] = {"exceptions": [e.value for e in at.exception], "errors": [e.value for e in at.error],
                    "titles": [t.value for t in at.title], "charts": len(at.get("vega_lite_chart"))}
@@ -203,7 +203,7 @@ emit({"views": views, "model": at.query_params.get("model")})
 
 
 def test_every_view_renders_on_the_hub_cache_model(hub):
-    """The app itself (AppTest) on the hub path: attention, residual stream and SAE views draw for the
+    """The app itself (AppTest) on the hub path: attention, residual stream, SAE and compare views draw for the
     cached tiny gpt2 with a res-jb-layout SAE, with no exception and no network."""
     out = run_probe(_PROBE_APP, hub, MODEL, SAE_ID)
     assert out["network_attempts"] == []
