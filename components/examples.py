@@ -32,6 +32,13 @@ EXAMPLES: list[Example] = [
             _run("It is a truth universally acknowledged, that a single man in possession of a good fortune, "
                  "must be in want of a wife.", "blocks.2.hook_resid_post", attn_layer=2, attn_head=3,
                  attn_bos="cap")),
+    Example("Induction head (attention-only model)",
+            "tiny-induction's L1H1 on a sentence written twice: in the second copy each token attends to the token "
+            "after its earlier occurrence (the stripe below the diagonal), helped by the previous-token head L0H0.",
+            "attention",
+            _run("The old man gave the young girl a red apple and a silver coin. "
+                 "The old man gave the young girl a red apple and a silver coin.", None, model="tiny-induction",
+                 attn_layer=1, attn_head=1, attn_score="induction")),
     Example("Which heads write 'God'?",
             "The heads and MLPs that build feature 464 at the second 'God', and the source tokens they read.",
             "compare",

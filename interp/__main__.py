@@ -42,7 +42,7 @@ def _train_model(args) -> int:
     from interp.training.train_lm import LMConfig, train_lm
 
     docs = build_corpus(Path(args.workdir) / "corpus")
-    cfg = LMConfig(budget_s=args.budget_s, seed=args.seed, wpe_init=args.wpe_init, repeat_frac=args.repeat_frac,
+    cfg = LMConfig(budget_s=args.budget_s, max_steps=args.max_steps, seed=args.seed, wpe_init=args.wpe_init, repeat_frac=args.repeat_frac,
                    batch_size=args.batch_size, lr=args.lr, init_from=args.init_from, n_layer=args.n_layer,
                    attn_only=args.attn_only, prev_token_init=args.prev_token_init, freeze_prev_token_qk=args.freeze_prev_token_qk, n_head=args.n_head, span_min=args.span_min, span_max=args.span_max, tokenizer_from=args.tokenizer_from, random_span_frac=args.random_span_frac)
     train_lm(docs, Path(args.out), cfg, log=lambda m: print(m, flush=True))
@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     tm.add_argument("--workdir", default=str(ROOT / "build"))
     tm.add_argument("--budget-s", type=float, default=2700.0, help="wall-clock training budget")
     tm.add_argument("--seed", type=int, default=2)
+    tm.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     tm.add_argument("--wpe-init", choices=("normal", "sinusoid"), default="sinusoid")
     tm.add_argument("--repeat-frac", type=float, default=0.5, help="share of repeated-span rows per batch")
     tm.add_argument("--batch-size", type=int, default=8)

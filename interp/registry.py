@@ -15,6 +15,7 @@ from interp.errors import LoadError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EMBEDDED_DIR = ASSETS / "tiny-austen-bible"
+INDUCTION_DIR = ASSETS / "tiny-induction"
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,21 @@ def _gpt2_small() -> ModelSpec:
     )
 
 
+def _induction() -> ModelSpec:
+    return ModelSpec(
+        name="tiny-induction",
+        title="Embedded: attention-only 2 layers (previous-token + induction head), offline",
+        source=str(INDUCTION_DIR),
+        from_pretrained_kwargs=(("center_writing_weights", True),),
+        default_prompt=("The old man gave the young girl a red apple and a silver coin. "
+                        "The old man gave the young girl a red apple and a silver coin."),
+        description="2 attention-only layers, d_model 128, 2 heads, same BPE and corpus. L0H0 is a previous-token "
+                    "head (its query/key were built, its value/output learned) and L1H1 an induction head "
+                    "(learned): see it on a repeated sentence. No SAEs.",
+        embedded=True,
+    )
+
+
 def _gemma_2_2b() -> ModelSpec:
     layers = range(26)
     return ModelSpec(
@@ -135,6 +151,6 @@ def _gemma_2_2b() -> ModelSpec:
 
 
 REGISTRY = Registry()
-for _spec in (_embedded(), _gpt2_small(), _gemma_2_2b()):
+for _spec in (_embedded(), _induction(), _gpt2_small(), _gemma_2_2b()):
     REGISTRY.register(_spec)
 DEFAULT_MODEL = "tiny-austen-bible"

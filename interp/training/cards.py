@@ -116,3 +116,59 @@ def write_cards(model_dir: Path) -> None:
     for d in sorted((model_dir / "saes").iterdir()):
         if (d / "metrics.json").exists():
             (d / "CARD.md").write_text(sae_card(d))
+
+
+def induction_model_card(model_dir: Path) -> str:
+    """Card of the attention-only model, from its training.json (one run) and the app loader's probe scores."""
+    t = json.loads((model_dir / "training.json").read_text())
+    c, heads = t["config"], t["head_scores"]
+    n_heads = len(heads["previous_token"][0])
+    header = "| layer | " + " | ".join(f"H{h}" for h in range(n_heads)) + " |\n|---|" + "---|" * n_heads
+    hist = ["| step | tokens | train loss | val loss | best previous-token | best induction |", "|---|---|---|---|---|---|"]
+    for r in t["history"]:
+        if r["step"] % 500 and r["step"] != t["steps"]:
+            continue
+        hist.append(f"| {r['step']:,} | {r['tokens'] / 1e6:.1f} M | {r['train_loss']:.2f} | {r['val_loss']:.3f} | "
+                    f"L{r['best_prev_token'][0]}H{r['best_prev_token'][1]} {r['best_prev_token'][2]:.3f} | "
+                    f"L{r['best_induction'][0]}H{r['best_induction'][1]} {r['best_induction'][2]:.3f} |")
+    lines = [
+        "# tiny-induction",
+        "",
+        f"An attention-only causal LM in GPT-2's file format (HF `GPT2LMHeadModel`): {c['n_layer']} layers, d_model "
+        f"{c['d_model']}, {c['n_head']} heads, context {c['n_ctx']}, the BPE tokenizer of tiny-austen-bible "
+        f"(vocabulary {c['vocab_size']}), tied embeddings, fp32 safetensors. Its MLPs are zero (width 4 x d_model in "
+        "the file because TransformerLens assumes that shape for GPT-2; they output exactly 0), so the app loads it "
+        "with the same code as every other model. No SAEs: it exists to show a previous-token head and an "
+        "induction head.",
+        "",
+        f"**Data.** {DATA}",
+        "",
+        f"**Objective.** Next-token loss on [BOS] + 255-token windows in which a span S of {c['span_min']}-{c['span_max']} "
+        f"tokens is written twice at random places ({int(100 * c['repeat_frac'])} % of rows; S is random tokens in "
+        f"{int(100 * c['random_span_frac'])} % of them, prose otherwise); the first copy is not scored.",
+        "",
+        "**Scaffold** (`--prev-token-init --freeze-prev-token-qk`): a sin/cos position code lives in 32 dims of the "
+        "position embedding (frozen; token embeddings are kept out of those dims), and L0H0's query/key weights "
+        "are set so that position p's query matches position p - 1's key, and kept fixed. Everything else is "
+        "learned: L0H0's value/output (what it copies), the embeddings, and all of layer 1. The induction head L1H1 "
+        "is learned: it appeared abruptly after about 15 M tokens (the table below), as induction heads do.",
+        "",
+        f"**Training** (CPU, 2 cores; AdamW b=(0.9, 0.95), wd {c['weight_decay']}, cosine LR from {c['lr']} over a "
+        f"{c['budget_s'] / 60:.0f}-minute budget, batch {c['batch_size']} x {c['n_ctx']}, seed {c['seed']}): "
+        f"{t['steps']:,} steps, {t['tokens_seen'] / 1e6:.1f} M tokens, {t['wall_s'] / 60:.1f} min, "
+        f"{t['tokens_per_s']:,} tokens/s. Validation loss {t['val_loss']:.3f} on held-out prose (the "
+        "4-layer model with MLPs reaches 4.198).",
+        "",
+        *([f"**Which checkpoint.** {t['note']}", ""] if t.get("note") else []),
+        *hist,
+        "",
+        f"**Head scores of the shipped checkpoint (step {t['steps']:,})** (the \"mul\" measure of TransformerLens's "
+        "head detector on the HF weights; previous-token on held-out prose, induction on [BOS] + 50 random tokens "
+        "repeated, ~0.5 is perfect there). Through the app's loader (TransformerLens-processed weights, "
+        "`tests/test_artifacts.py`): previous-token 0.53 with `detect_head` on an Austen passage, induction 0.44.",
+        "",
+        "Previous-token:", "", header, _fmt_heads(heads, "previous_token"), "",
+        "Induction:", "", header, _fmt_heads(heads, "induction"), "",
+        "Reproduce: `assets/TRAINING.md`.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -32,6 +32,7 @@ class LMConfig:
     weight_decay: float = 0.1
     warmup_steps: int = 100
     budget_s: float = 2700.0
+    max_steps: int | None = None  # stop here even if the budget is not spent (the LR schedule still follows the budget)
     repeat_frac: float = 0.5
     span_min: int = 8
     span_max: int = 48
@@ -97,6 +98,25 @@ def init_previous_token_head(model, d_pos: int = D_POS, beta: float = 5.0, pos_s
         W[:, d:d + d_head] = 0.0  # head 0 key
         W[:d_pos, :d_pos] = torch.eye(d_pos) * beta
         W[:d_pos, d:d + d_pos] = torch.from_numpy(shift_rotation(d_pos) * beta).float()
+
+
+def widen_zero_mlps(folder: Path) -> None:
+    """Rewrite an attention-only checkpoint (MLPs of width 1, all zero) with zero MLPs of width 4 * d_model.
+    TransformerLens's GPT-2 config ignores n_inner and assumes 4 * d_model, so it refuses the narrow shape.
+    The zero MLPs output exactly 0 either way; the file grows by 1 MB."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    narrow = GPT2LMHeadModel.from_pretrained(folder)
+    cfg = GPT2Config.from_pretrained(folder)
+    cfg.n_inner = None
+    wide = GPT2LMHeadModel(cfg)
+    state = {k: v for k, v in narrow.state_dict().items() if ".mlp." not in k}
+    missing, _ = wide.load_state_dict(state, strict=False)
+    assert all(".mlp." in k for k in missing), missing
+    for block in wide.transformer.h:
+        for p in block.mlp.parameters():
+            p.data.zero_()
+    wide.save_pretrained(folder)
 
 
 def split_docs(docs: list[str], seed: int = 0) -> tuple[list[str], list[str]]:
@@ -219,7 +239,7 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
     t0, step, tokens = time.time(), 0, 0
     while True:
         elapsed = time.time() - t0
-        if elapsed > cfg.budget_s:
+        if elapsed > cfg.budget_s or (cfg.max_steps and step >= cfg.max_steps):
             break
         frac = elapsed / cfg.budget_s
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
@@ -251,6 +271,8 @@ def train_lm(docs: list[str], out: Path, cfg: LMConfig, log=print):
     vl, scores = evaluate()
     wall = time.time() - t0
     model.save_pretrained(out)
+    if cfg.attn_only:
+        widen_zero_mlps(out)
     summary = {"config": asdict(cfg), "steps": step, "tokens_seen": tokens, "wall_s": round(wall, 1),
                "tokens_per_s": round(tokens / wall), "val_loss": round(vl, 4), "head_scores": scores,
                "train_tokens": int(len(train)), "val_tokens": int(len(val)), "history": history}
