@@ -39,6 +39,14 @@ EXAMPLES: list[Example] = [
             _run("The old man gave the young girl a red apple and a silver coin. "
                  "The old man gave the young girl a red apple and a silver coin.", None, model="tiny-induction",
                  attn_layer=1, attn_head=1, attn_score="induction")),
+    Example("An induction head writes a feature",
+            "tiny-induction, layer-1 SAE feature 42: zero on the first copy of the sentence, active on the second. At "
+            "the second ' red' it is written almost entirely by L1H1, which reads ' app' (the token that followed "
+            "' red' the first time).",
+            "compare",
+            _run("The old man gave the young girl a red apple and a silver coin. "
+                 "The old man gave the young girl a red apple and a silver coin.", "blocks.1.hook_resid_post",
+                 model="tiny-induction", sae_feature=42, sae_token=26, attn_layer=1, attn_head=1)),
     Example("Which heads write 'God'?",
             "The heads and MLPs that build feature 464 at the second 'God', and the source tokens they read.",
             "compare",

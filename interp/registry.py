@@ -122,12 +122,16 @@ def _induction() -> ModelSpec:
         name="tiny-induction",
         title="Embedded: attention-only 2 layers (previous-token + induction head), offline",
         source=str(INDUCTION_DIR),
+        saes=tuple(
+            SAESpec(id=hooks.resid_post(l), hook=hooks.resid_post(l), path=INDUCTION_DIR / "saes" / hooks.resid_post(l))
+            for l in range(2)
+        ),
         from_pretrained_kwargs=(("center_writing_weights", True),),
         default_prompt=("The old man gave the young girl a red apple and a silver coin. "
                         "The old man gave the young girl a red apple and a silver coin."),
         description="2 attention-only layers, d_model 128, 2 heads, same BPE and corpus. L0H0 is a previous-token "
                     "head (its query/key were built, its value/output learned) and L1H1 an induction head "
-                    "(learned): see it on a repeated sentence. No SAEs.",
+                    "(learned): see it on a repeated sentence. One TopK SAE per layer.",
         embedded=True,
     )
 

@@ -82,6 +82,16 @@ def induction_backend():
     return load_backend("tiny-induction")
 
 
+def test_induction_model_saes_are_good(induction_backend):
+    from interp.registry import REGISTRY
+
+    for s in REGISTRY.get("tiny-induction").saes:
+        m = json.loads((s.path / "metrics.json").read_text())
+        assert m["explained_variance"] >= 0.85 and m["dead_fraction"] < 0.20, (s.id, m)
+        assert (s.path / "labels.json").exists() and (s.path / "CARD.md").exists()
+        induction_backend.sae(s.id)  # loads through the app's loader
+
+
 def test_induction_model_has_a_previous_token_head(induction_backend):
     assert best_previous_token_score(induction_backend) >= PREV_TOKEN_TARGET
 

@@ -115,7 +115,7 @@ def test_parse_rejects_malformed_steering_and_unknown_settings():
         parse(json.dumps(bad), {})
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(6))
 def test_examples_open_with_one_click(index):
     from components.examples import EXAMPLES
 

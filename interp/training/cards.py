@@ -86,7 +86,7 @@ def sae_card(sae_dir: Path) -> str:
         f"# SAE {sae_dir.name}",
         "",
         f"TopK SAE (sae-lens `{cfg['architecture']}`), k={cfg.get('k')}, {cfg['d_sae']} latents on d_model {cfg['d_in']}, "
-        f"reading and writing `{cfg['metadata']['hook_name']}` of tiny-austen-bible (loaded with TransformerLens's "
+        f"reading and writing `{cfg['metadata']['hook_name']}` of {cfg['metadata'].get('model_name') or sae_dir.parent.parent.name} (loaded with TransformerLens's "
         f"default processing, model_from_pretrained_kwargs {cfg['metadata'].get('model_from_pretrained_kwargs')}), "
         f"context {cfg['metadata'].get('context_size')}, BOS prepended and excluded from training.",
         "",
@@ -138,8 +138,8 @@ def induction_model_card(model_dir: Path) -> str:
         f"{c['d_model']}, {c['n_head']} heads, context {c['n_ctx']}, the BPE tokenizer of tiny-austen-bible "
         f"(vocabulary {c['vocab_size']}), tied embeddings, fp32 safetensors. Its MLPs are zero (width 4 x d_model in "
         "the file because TransformerLens assumes that shape for GPT-2; they output exactly 0), so the app loads it "
-        "with the same code as every other model. No SAEs: it exists to show a previous-token head and an "
-        "induction head.",
+        "with the same code as every other model. It exists to show a previous-token head and an induction head; "
+        "one TopK SAE per layer (`saes/*/CARD.md`) lets the compare page show which heads write a feature.",
         "",
         f"**Data.** {DATA}",
         "",
