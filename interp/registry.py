@@ -82,16 +82,18 @@ class Registry:
         return list(self.models)
 
 
+def _resid_post_saes(folder: Path, n_layers: int) -> tuple[SAESpec, ...]:
+    """Embedded SAEs: one per layer's hook_resid_post, in folder/saes/<hook name>/ (sae-lens format)."""
+    return tuple(SAESpec(id=hooks.resid_post(l), hook=hooks.resid_post(l), path=folder / "saes" / hooks.resid_post(l))
+                 for l in range(n_layers))
+
+
 def _embedded() -> ModelSpec:
-    n_layers = 4
     return ModelSpec(
         name="tiny-austen-bible",
         title="Embedded: tiny GPT-2 (Austen + WEB Bible), offline",
         source=str(EMBEDDED_DIR),
-        saes=tuple(
-            SAESpec(id=hooks.resid_post(l), hook=hooks.resid_post(l), path=EMBEDDED_DIR / "saes" / hooks.resid_post(l))
-            for l in range(n_layers)
-        ),
+        saes=_resid_post_saes(EMBEDDED_DIR, 4),
         # TransformerLens defaults (fold_ln, center_writing_weights, center_unembed); the SAEs were trained on it.
         from_pretrained_kwargs=(("center_writing_weights", True),),
         default_prompt="Elizabeth looked at Mr. Darcy and said that Elizabeth looked at Mr. Darcy",
@@ -122,10 +124,7 @@ def _induction() -> ModelSpec:
         name="tiny-induction",
         title="Embedded: attention-only 2 layers (previous-token + induction head), offline",
         source=str(INDUCTION_DIR),
-        saes=tuple(
-            SAESpec(id=hooks.resid_post(l), hook=hooks.resid_post(l), path=INDUCTION_DIR / "saes" / hooks.resid_post(l))
-            for l in range(2)
-        ),
+        saes=_resid_post_saes(INDUCTION_DIR, 2),
         from_pretrained_kwargs=(("center_writing_weights", True),),
         default_prompt=("The old man gave the young girl a red apple and a silver coin. "
                         "The old man gave the young girl a red apple and a silver coin."),
