@@ -75,27 +75,33 @@ def trace_cache() -> TraceCache:
     return TraceCache(TRACE_CACHE_MB * 2**20)
 
 
+def _key(request: TraceRequest) -> tuple:
+    """A request as plain values (model, prompt, saes, steering, top_k, max_tokens): the cache key."""
+    return request.model, request.prompt, request.saes, _steer_key(request), request.top_k, request.max_tokens
+
+
+def _request(model, prompt, saes, steering, top_k, max_tokens) -> TraceRequest:
+    """The inverse of _key."""
+    return TraceRequest(model, prompt, saes, tuple(FeatureSteer(*s) for s in steering), top_k, max_tokens)
+
+
 def trace(request: TraceRequest):
     """Cached trace for a request; raises InterpError with a user-facing sentence."""
-    key = (request.model, request.prompt, request.saes, _steer_key(request), request.top_k, request.max_tokens)
-
     def compute():
         with st.spinner("Running the model…"):
             return load_backend(request.model).trace(request)
 
-    return trace_cache().get(key, compute)
+    return trace_cache().get(_key(request), compute)
 
 
 @st.cache_resource(show_spinner="Reading every layer through the unembedding (logit lens)…", max_entries=16, ttl=3600)
-def _logit_lens(model_name, prompt, saes, steering, top_k, max_tokens):
-    request = TraceRequest(model_name, prompt, saes, tuple(FeatureSteer(*s) for s in steering), top_k, max_tokens)
-    return load_backend(model_name).logit_lens(trace(request))
+def _logit_lens(*key):
+    return load_backend(key[0]).logit_lens(trace(_request(*key)))
 
 
 def logit_lens(request: TraceRequest):
     """The logit lens of a request's trace, computed the first time a page asks (no forward pass)."""
-    return _logit_lens(request.model, request.prompt, request.saes, _steer_key(request), request.top_k,
-                       request.max_tokens)
+    return _logit_lens(*_key(request))
 
 
 @st.cache_data(show_spinner=False)

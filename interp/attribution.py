@@ -69,7 +69,7 @@ class FeatureAttribution:
                              "attention": self.attention[layer, head], "contribution": self.source_values[layer, head]})
 
 
-def _scope(hook_name: str, n_layers: int) -> tuple[int, bool]:
+def _scope(hook_name: str) -> tuple[int, bool]:
     """(full layers written before the hook, whether layer `full`'s attention is included too)."""
     layer = hooks.layer_of(hook_name)
     if hook_name == hooks.resid_pre(layer):
@@ -90,7 +90,7 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
     if norm_kind not in LINEAR_NORMS:
         raise BadInput(f"This SAE normalises its input with {norm_kind!r}; the split into components needs a linear map.")
     hook = sae.cfg.metadata.hook_name
-    n_full, with_mid_attn = _scope(hook, cfg.n_layers)
+    n_full, with_mid_attn = _scope(hook)
     attn_layers = list(range(n_full + (1 if with_mid_attn else 0)))
     tokens, _ = backend.to_tokens(prompt, max_tokens)
     n_pos = tokens.shape[1]

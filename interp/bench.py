@@ -20,7 +20,16 @@ def median_s(fn, repeats: int = 7) -> float:
 
 
 def _rss_mb() -> float:
+    """Peak resident memory of this process so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc)."""
+    import os
+
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run_bench(model_name: str, with_app: bool = True) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -45,6 +44,7 @@ def build(folder: Path) -> None:
 
 def measure(folder: Path, n_tokens: int, speed: bool = False) -> dict:
     from interp.backends import heavy_imports
+    from interp.bench import current_rss_mb
 
     heavy_imports()  # as the app does: one place, with the allocator settings
     from interp.backends.transformer_lens import TransformerLensBackend
@@ -55,14 +55,14 @@ def measure(folder: Path, n_tokens: int, speed: bool = False) -> dict:
                      saes=(SAESpec(id=HOOK, hook=HOOK, path=folder / "sae"),),
                      from_pretrained_kwargs=(("center_writing_weights", True),), embedded=True)
     backend = TransformerLensBackend.load(spec)
-    after_load = _rss_mb()
+    after_load = current_rss_mb()
     words = "the house of the lord and the garden of the sister " * 100
     tokens = backend.model.to_tokens(words)[:, :n_tokens]
     prompt = backend.model.to_string(tokens[0, 1:])
     for i in range(3):  # a few different prompts: steady state, not just the first pass
         trace = backend.trace(TraceRequest(spec.name, f"{i} {prompt}", saes=(HOOK,), max_tokens=n_tokens))
     result = {"shape": "12 layers, d_model 768, 12 heads, vocab 50257, SAE 24576 latents",
-            "tokens": int(trace.n_pos), "rss_after_load_mb": round(after_load, 1), "rss_after_trace_mb": round(_rss_mb(), 1),
+            "tokens": int(trace.n_pos), "rss_after_load_mb": round(after_load, 1), "rss_after_trace_mb": round(current_rss_mb(), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "goal": "< 1536 MB",
             "note": "the peak is reached while TransformerLens loads (HF weights, converted copy, processed copy)"}
     if speed:
@@ -93,11 +93,6 @@ def _speed(backend, folder: Path, words: str) -> list[dict]:
                      "hf_forward_ms": round(1000 * bare, 1), "ratio": round(traced / bare, 2),
                      "ratio_without_sae": round(traced_lm / bare, 2), "goal": "<= 1.3x"})
     return rows
-
-
-def _rss_mb() -> float:
-    with open(f"/proc/{os.getpid()}/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run(n_tokens: int = 128, speed: bool = False) -> dict:

@@ -14,7 +14,6 @@ import argparse
 import gc
 import json
 import logging
-import os
 import random
 import sys
 from pathlib import Path
@@ -25,11 +24,6 @@ WORDS = ("Elizabeth Darcy Jane Bingley Emma God Lord earth heaven light said wal
          "letter morning evening garden the a of and to in that was her his with").split()
 
 
-def rss_mb() -> float:
-    with open(f"/proc/{os.getpid()}/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def prompt(i: int) -> str:
     rng = random.Random(i)
     return f"{i}: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 240)))
@@ -38,6 +32,7 @@ def prompt(i: int) -> str:
 def run(n_prompts: int = 300, warmup: int = 150) -> dict:
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # "No runtime found" warnings: expected here
     from components import cached
+    from interp.bench import current_rss_mb
     from interp.registry import DEFAULT_MODEL, REGISTRY
     from interp.requests import TraceRequest
 
@@ -54,11 +49,11 @@ def run(n_prompts: int = 300, warmup: int = 150) -> dict:
         i += 1
     warmup = i
     gc.collect()
-    before = rss_mb()
+    before = current_rss_mb()
     for i in range(warmup, warmup + n_prompts):
         one(i)
     gc.collect()
-    after = rss_mb()
+    after = current_rss_mb()
     return {"prompts": n_prompts, "warmup_prompts": warmup, "trace_cache_mb": round(cache.nbytes / 2**20, 1),
             "trace_cache_entries": len(cache), "rss_after_warmup_mb": round(before, 1),
             "rss_after_run_mb": round(after, 1), "growth_pct": round(100 * (after - before) / before, 2),
