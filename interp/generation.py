@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from transformer_lens import TransformerLensKeyValueCache
 
-from interp import fast_decode
+from interp import lean_forward
 from interp.requests import GenerateRequest
 from interp.steering import steering_hooks
 
@@ -32,7 +32,7 @@ def _sample(logits: torch.Tensor, req: GenerateRequest, gen: torch.Generator) ->
 
 
 def generate(backend, req: GenerateRequest) -> Generation:
-    """Decode one token at a time with a KV cache (fast_decode for GPT-2-style models, TransformerLens
+    """Decode one token at a time with a KV cache (lean_forward for GPT-2-style models, TransformerLens
     otherwise). Steering hooks are told the absolute position of each step (`offset`), so generated
     tokens are steered like prompt tokens."""
     model = backend.model
@@ -45,8 +45,8 @@ def generate(backend, req: GenerateRequest) -> Generation:
     # inference_mode, not no_grad: decode steps are tiny, and autograd bookkeeping is a visible share of them
     with backend.lock, torch.inference_mode():
         fwd = steering_hooks(req.trace.active_steering, backend.sae, pos_offset=lambda: offset[0])
-        if fast_decode.supports(model, [name for name, _ in fwd]):
-            step, ctx = fast_decode.FastDecoder(model, fwd), contextlib.nullcontext()
+        if lean_forward.supports(model, [name for name, _ in fwd]):
+            step, ctx = lean_forward.LeanForward(model, fwd), contextlib.nullcontext()
         else:  # any other architecture or hook point: TransformerLens's own forward with its KV cache
             cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, 1)
             step, ctx = (lambda t: model(t, past_kv_cache=cache)), model.hooks(fwd_hooks=fwd)

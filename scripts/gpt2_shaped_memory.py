@@ -72,27 +72,12 @@ def measure(folder: Path, n_tokens: int, speed: bool = False) -> dict:
 
 def _speed(backend, folder: Path, words: str) -> list[dict]:
     """Traced pass (all caches the pages use, SAE included) vs a bare HF forward of the same weights."""
-    import torch
     from transformers import GPT2LMHeadModel
 
-    from interp.bench import median_s
-    from interp.requests import TraceRequest
+    from interp.bench import traced_vs_hf
 
     hf = GPT2LMHeadModel.from_pretrained(folder / "model").eval()
-
-    rows = []
-    for n in (16, 128, 512):
-        toks = backend.model.to_tokens(words * 4)[:, :n]
-        req = TraceRequest("gpt2-shaped", backend.model.to_string(toks[0, 1:]), saes=(HOOK,), max_tokens=n)
-        traced = median_s(lambda: backend.trace(req), repeats=3)
-        no_sae = TraceRequest("gpt2-shaped", req.prompt, max_tokens=n)
-        traced_lm = median_s(lambda: backend.trace(no_sae), repeats=3)
-        with torch.no_grad():
-            bare = median_s(lambda: hf(toks), repeats=3)
-        rows.append({"tokens": n, "traced_ms": round(1000 * traced, 1), "traced_without_sae_ms": round(1000 * traced_lm, 1),
-                     "hf_forward_ms": round(1000 * bare, 1), "ratio": round(traced / bare, 2),
-                     "ratio_without_sae": round(traced_lm / bare, 2), "goal": "<= 1.3x"})
-    return rows
+    return traced_vs_hf(backend, hf, HOOK, (16, 128, 512), words * 4, repeats=5)
 
 
 def run(n_tokens: int = 128, speed: bool = False) -> dict:

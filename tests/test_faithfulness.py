@@ -28,7 +28,8 @@ def test_sae_activations_equal_sae_lens_encode(backend, spec):
             feats = sae.encode(cache[s.hook][0])  # [pos, d_sae]
         top = feats.topk(8, dim=-1)
         acts = trace.saes[s.id]
-        np.testing.assert_allclose(acts.top_act, top.values.numpy(), atol=1e-6)
+        np.testing.assert_allclose(acts.top_act, top.values.numpy(), atol=1e-5)  # float32 rounding: the trace's
+        # lean pass and TL's forward multiply in a different order (differences ~1e-6)
         live = acts.top_act > 0  # ties among zeros may order differently
         assert (acts.top_idx[live] == top.indices.numpy()[live]).all()
         np.testing.assert_array_equal(acts.l0, (feats > 0).sum(-1).numpy())
@@ -38,6 +39,6 @@ def test_residual_norms_equal_the_cache(backend):
     trace = backend.trace(build_request())
     _, cache = backend.model.run_with_cache(torch.from_numpy(trace.tokens)[None])
     for l in range(trace.n_layers):
-        np.testing.assert_allclose(trace.resid_pre_norm[l], cache[f"blocks.{l}.hook_resid_pre"][0].norm(dim=-1), rtol=1e-6)
-        np.testing.assert_allclose(trace.resid_mid_norm[l], cache[f"blocks.{l}.hook_resid_mid"][0].norm(dim=-1), rtol=1e-6)
-        np.testing.assert_allclose(trace.resid_post_norm[l], cache[f"blocks.{l}.hook_resid_post"][0].norm(dim=-1), rtol=1e-6)
+        np.testing.assert_allclose(trace.resid_pre_norm[l], cache[f"blocks.{l}.hook_resid_pre"][0].norm(dim=-1), rtol=1e-5)
+        np.testing.assert_allclose(trace.resid_mid_norm[l], cache[f"blocks.{l}.hook_resid_mid"][0].norm(dim=-1), rtol=1e-5)
+        np.testing.assert_allclose(trace.resid_post_norm[l], cache[f"blocks.{l}.hook_resid_post"][0].norm(dim=-1), rtol=1e-5)
