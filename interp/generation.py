@@ -68,12 +68,8 @@ def generate(backend, req: GenerateRequest) -> Generation:
 def per_token_kl(backend, tokens: tuple[int, ...], steering, start: int) -> np.ndarray:
     """KL(steered || base) of the next-token distribution at each position >= start - 1 of `tokens`,
     both runs teacher-forced on the same tokens (so the comparison is position by position)."""
-    model = backend.model
     x = torch.tensor([tokens])
-    with backend.lock, torch.no_grad():
-        base = torch.log_softmax(model(x)[0].float(), -1)
-        with model.hooks(fwd_hooks=steering_hooks(steering, backend.sae)):
-            steered = torch.log_softmax(model(x)[0].float(), -1)
-        backend.forward_passes += 2
+    base = torch.log_softmax(backend.logits(x)[0].float(), -1)
+    steered = torch.log_softmax(backend.logits(x, steering)[0].float(), -1)
     kl = (steered.exp() * (steered - base)).sum(-1)  # [pos]
     return kl[start - 1 : len(tokens) - 1].numpy()

@@ -64,7 +64,7 @@ def measure(folder: Path, n_tokens: int, speed: bool = False) -> dict:
     result = {"shape": "12 layers, d_model 768, 12 heads, vocab 50257, SAE 24576 latents",
             "tokens": int(trace.n_pos), "rss_after_load_mb": round(after_load, 1), "rss_after_trace_mb": round(current_rss_mb(), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "goal": "< 1536 MB",
-            "note": "the peak is reached while TransformerLens loads (HF weights, converted copy, processed copy)"}
+            "note": "the peak is reached while TransformerLens processes the weights (two copies at once)"}
     if speed:
         result["traced_vs_hf_forward"] = _speed(backend, folder, words)
     return result
