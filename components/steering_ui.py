@@ -11,9 +11,10 @@ WHERE = ["all (generated tokens too)", "prompt only", "from a chosen token on"]
 
 
 def steering_ui(sae_id: str, candidates: list[int], n_prompt: int, str_tokens, max_act, decoder_norm,
-                mean_resid_norm: float) -> list[FeatureSteer]:
+                mean_resid_norm: float, label_of=lambda f: "") -> list[FeatureSteer]:
     """Rows of (feature, strength, mode) plus where to steer. Strength is in multiples of the feature's
-    maximum activation on held-out text; the caption converts it to ||alpha W_dec|| / mean ||resid||."""
+    maximum activation on held-out text; the caption converts it to ||alpha W_dec|| / mean ||resid||.
+    label_of(feature) -> its label ("" if none), shown under the feature's number."""
     where = st.radio("Steer which positions", WHERE, horizontal=True, key=session.bind("steer_where", WHERE[0], WHERE))
     start, end = 0, None
     if where == "prompt only":
@@ -27,6 +28,8 @@ def steering_ui(sae_id: str, candidates: list[int], n_prompt: int, str_tokens, m
         default = candidates[i] if i < len(candidates) else 0
         feature = c1.number_input(f"Feature {i + 1}", 0, None,
                                   key=session.bind(f"steer_f{i}", default, lambda f: isinstance(f, int) and f >= 0))
+        if label := label_of(int(feature)):
+            c1.caption(f"label: `{label}`")
         mode = c3.selectbox("Mode", STEER_MODES, key=session.bind(f"steer_mode{i}", "add", STEER_MODES))
         unit = max_act(int(feature))
         if mode == "ablate":

@@ -37,3 +37,12 @@ def layer_of(hook_name: str) -> int:
     if not m:
         raise ValueError(f"not a per-layer hook name: {hook_name!r}")
     return int(m.group(1))
+
+
+_SHORT = re.compile(r"^blocks\.(\d+)\.(?:hook_)?(.+)$")
+
+
+def short(name: str) -> str:
+    """'blocks.2.hook_resid_post' -> 'L2 resid_post' (for narrow labels); other names are returned as they are."""
+    m = _SHORT.match(name)
+    return f"L{m.group(1)} {m.group(2).replace('hook_', '')}" if m else name

@@ -114,7 +114,8 @@ def test_sae_picker_changes_the_sae_view():
     at.selectbox(key="sae_box").set_value("blocks.0.hook_resid_post").run()
     assert_clean(at)
     assert at.query_params["sae"] == "blocks.0.hook_resid_post"
-    assert at.metric[0].value == "blocks.0.hook_resid_post"
+    assert at.metric[0].value == "L0 resid_post"  # short enough for a metric; the full id is in its help
+    assert "blocks.0.hook_resid_post" in at.metric[0].help
 
 
 def test_residual_toggles_and_csv():
@@ -155,6 +156,9 @@ def test_odd_prompts_render_everywhere(prompt):
         assert any("only the first" in i.value for i in at.info)
 
 
+LABEL_464 = ' God / \\n /  the'  # assets/tiny-austen-bible/saes/blocks.2.hook_resid_post/labels.json
+
+
 def test_steering_slider_changes_the_generated_text():
     at = new_app(prompt="She walked into the room and")
     at.switch_page("views/sae_features.py").run()
@@ -167,3 +171,4 @@ def test_steering_slider_changes_the_generated_text():
     base2, steered2 = texts()
     assert base2 == base and steered2 != base
     assert any("alpha = 7.18" in c.value for c in at.caption)  # 2 x the feature's max activation (3.592)
+    assert any(c.value == f"label: `{LABEL_464}`" for c in at.caption)  # the steered feature's label under its number

@@ -53,6 +53,16 @@ def test_head_share_splits_over_source_tokens(backend):
     assert list(ranked["contribution"].abs()) == sorted(ranked["contribution"].abs(), reverse=True)
 
 
+def test_share_chart_legend_lists_only_the_kinds_drawn(backend):
+    from interp.charts.compare import KIND_COLORS, contribution_bars, contribution_frame
+
+    df = contribution_frame(attribute_feature(backend, PROMPT, "blocks.2.hook_resid_post", 464, 12), top=5)
+    scale = contribution_bars(df, "t").to_dict()["encoding"]["color"]["scale"]
+    assert set(scale["domain"]) == set(df["kind"]) and "head" in scale["domain"]
+    assert scale["range"] == [KIND_COLORS[k] for k in scale["domain"]]
+    assert len(set(KIND_COLORS.values())) == len(KIND_COLORS)  # no two kinds share a colour
+
+
 def test_bad_feature_and_position_are_clear_errors(backend):
     with pytest.raises(BadInput, match="does not exist"):
         attribute_feature(backend, PROMPT, "blocks.2.hook_resid_post", 10_000, 3)

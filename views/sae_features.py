@@ -8,7 +8,7 @@ from components.charts_ui import show
 from components.page import current_trace
 from components.run_record_ui import record_panel
 from components.steering_ui import steering_ui
-from interp import sae_tools
+from interp import hooks, sae_tools
 from interp.charts.common import token_labels
 from interp.charts.sae import token_feature_heatmap, top_features_frame
 from interp.charts.steering import feature_activation_chart, kl_chart, next_token_comparison
@@ -29,7 +29,7 @@ spec = REGISTRY.get(trace.model).sae(sae_id)
 body = slice(1, None) if trace.n_pos > 1 else slice(None)
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("SAE", sae_id)
+c1.metric("SAE", hooks.short(sae_id), help=f"SAE {sae_id!r} reads {spec.hook}")
 c2.metric("Latents", f"{acts.d_sae:,}")
 c3.metric("Mean L0 (non-BOS)", f"{acts.l0[body].mean():.1f}")
 c4.metric("Variance explained (this prompt)", f"{1 - acts.fvu:.2f}")
@@ -104,7 +104,8 @@ def steering_section():
                f"{sae_id}. Only this section reruns when a slider moves.")
     candidates = list(dict.fromkeys(int(f) for f in df["feature"])) if not df.empty else [0]
     steers = steering_ui(sae_id, candidates, trace.n_pos, trace.str_tokens, max_act,
-                         lambda f: sae_tools.decoder_norm(backend, sae_id, f), float(acts.input_norm[body].mean()))
+                         lambda f: sae_tools.decoder_norm(backend, sae_id, f), float(acts.input_norm[body].mean()),
+                         label_of=lambda f: labels.get(str(f), {}).get("label", ""))
     g1, g2, g3 = st.columns(3)
     n_new = g1.slider("New tokens", 5, 60, key=session.bind("gen_n", 30, range(5, 61)))
     temperature = g2.slider("Temperature", 0.0, 1.5, step=0.1,

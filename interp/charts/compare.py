@@ -9,7 +9,7 @@ import pandas as pd
 from interp.charts.common import token_labels
 
 KIND_COLORS = {"head": "#4c78a8", "mlp": "#f58518", "embed": "#54a24b", "pos_embed": "#88d27a",
-               "attn_bias": "#9d755d", "attn": "#4c78a8", "sae_bias": "#bab0ac", "rest": "#e45756", "other": "#d8d8d8"}
+               "attn_bias": "#9d755d", "attn": "#72b7b2", "sae_bias": "#bab0ac", "rest": "#e45756", "other": "#d8d8d8"}
 
 
 def contribution_frame(attribution, top: int = 12) -> pd.DataFrame:
@@ -24,10 +24,11 @@ def contribution_frame(attribution, top: int = 12) -> pd.DataFrame:
 
 
 def contribution_bars(df: pd.DataFrame, title: str) -> alt.Chart:
+    kinds = [k for k in KIND_COLORS if k in set(df["kind"])]  # the legend lists only what is drawn
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("component:N", sort=None, title=None),
         x=alt.X("contribution:Q", title="share of the pre-activation"),
-        color=alt.Color("kind:N", scale=alt.Scale(domain=list(KIND_COLORS), range=list(KIND_COLORS.values())),
+        color=alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=[KIND_COLORS[k] for k in kinds]),
                         title="component"),
         tooltip=["component", "kind", alt.Tooltip("contribution:Q", format="+.4f")],
     ).properties(title=title, height=max(160, 22 * len(df)))
