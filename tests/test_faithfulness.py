@@ -42,3 +42,29 @@ def test_residual_norms_equal_the_cache(backend):
         np.testing.assert_allclose(trace.resid_pre_norm[l], cache[f"blocks.{l}.hook_resid_pre"][0].norm(dim=-1), rtol=1e-5)
         np.testing.assert_allclose(trace.resid_mid_norm[l], cache[f"blocks.{l}.hook_resid_mid"][0].norm(dim=-1), rtol=1e-5)
         np.testing.assert_allclose(trace.resid_post_norm[l], cache[f"blocks.{l}.hook_resid_post"][0].norm(dim=-1), rtol=1e-5)
+
+
+def test_sparse_decode_gives_the_dense_reconstruction(backend, monkeypatch):
+    """The trace decodes a sparse matrix when few latents are active; the reconstruction (error norms, FVU)
+    is the dense one's, for the embedded TopK SAE and a standard ReLU SAE."""
+    from sae_lens import StandardSAE, StandardSAEConfig
+
+    from interp.backends import transformer_lens as tlb
+
+    req = build_request(saes=("blocks.2.hook_resid_post",))
+    dense = backend.trace(req).saes["blocks.2.hook_resid_post"]
+    monkeypatch.setattr(tlb, "SPARSE_DECODE_BELOW", 1.0)  # force the sparse path (k=32 of 768 is 4 %)
+    sparse = backend.trace(req).saes["blocks.2.hook_resid_post"]
+    np.testing.assert_allclose(sparse.error_norm, dense.error_norm, rtol=1e-5, atol=1e-5)
+    assert abs(sparse.fvu - dense.fvu) < 1e-6
+
+    torch.manual_seed(0)
+    cfg = StandardSAEConfig(d_in=128, d_sae=4096)
+    cfg.metadata.hook_name = "blocks.2.hook_resid_post"
+    sae = StandardSAE(cfg).eval()
+    feats = torch.zeros(20, 4096)
+    feats.scatter_(1, torch.randint(0, 4096, (20, 8)), torch.rand(20, 8))
+    with torch.no_grad():
+        got = tlb._decode(sae, feats, int((feats > 0).sum()))
+        want = sae.decode(feats)
+    assert torch.allclose(got, want, atol=1e-5)
