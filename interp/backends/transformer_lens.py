@@ -250,7 +250,7 @@ class TransformerLensBackend:
     def attention_for_tokens(self, tokens: np.ndarray) -> np.ndarray:
         """[layer, head, q, k] patterns for a given token sequence (e.g. the repeated-random-token probe)."""
         wanted = {hooks.pattern(l) for l in range(self.model.cfg.n_layers)}
-        _, cache = self._run_with_cache(torch.as_tensor(tokens)[None], wanted)
+        _, cache = self._run_with_cache(torch.as_tensor(tokens)[None], wanted, last_logits_only=True)
         return self._per_layer(cache, hooks.pattern).float().numpy()
 
     def _run_with_cache(self, tokens: torch.Tensor, wanted: set[str], steering=(), last_logits_only=False):
