@@ -37,8 +37,6 @@ cap = color_cap(trace, layer, head) if bos == "cap" else 1.0
 show(attention_heatmap(frame, f"L{layer}H{head} · {BOS_MODES[bos]}", color_max=cap), fixed_width=True,
      export=f"attention_L{layer}H{head}")
 st.caption("Grey cells are masked by causal attention (a token cannot attend to later tokens): not zero, not applicable.")
-st.download_button("Download this head's pattern (CSV)", frame.to_csv(index=False), f"attention_L{layer}H{head}.csv",
-                   "text/csv", key="attn_csv", on_click="ignore")
 
 st.subheader("Every head at a glance")
 probe = cached.probe_head_scores(trace.model)

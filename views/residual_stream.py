@@ -27,7 +27,7 @@ show(rc.residual_norm_chart(df, title, per_position=per_position, log_scale=log_
 if trace.processing.get("center_writing_weights", True):
     st.caption("TransformerLens centred the weights that write to the residual stream (center_writing_weights): "
                "these are norms of the mean-centred residual, before the final LayerNorm.")
-st.download_button("Download these norms (CSV)", df.to_csv(index=False), "residual_norms.csv", "text/csv",
+st.download_button("Download the norms at every position (CSV)", df.to_csv(index=False), "residual_norms.csv", "text/csv",
                    key="resid_csv", on_click="ignore")
 
 show(rc.residual_heatmap(rc.residual_heatmap_frame(trace), "‖residual‖ per layer and position"),
@@ -55,6 +55,4 @@ pos = st.selectbox("Position", range(trace.n_pos), format_func=lambda p: labels[
                    key=session.bind("lens_pos", trace.n_pos - 1, range(trace.n_pos)))
 st.dataframe(rc.logit_lens_position_frame(trace, logit_lens, pos), hide_index=True,
              column_config={"prob": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
-st.download_button("Download the logit lens (CSV)", lens.to_csv(index=False), "logit_lens.csv", "text/csv",
-                   key="lens_csv", on_click="ignore")
 record_panel(trace, "residual-stream")
