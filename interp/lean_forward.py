@@ -111,6 +111,8 @@ class LeanForward:
         return x
 
     def __call__(self, tokens: torch.Tensor, last_logits_only: bool = False) -> torch.Tensor:
+        if tokens.dim() != 2 or tokens.shape[0] != 1:
+            raise ValueError(f"LeanForward runs one sequence at a time: tokens [1, n], got {tuple(tokens.shape)}")
         m, n, h, dh, w = self.model, tokens.shape[1], self.h, self.dh, self.w
         self.cache = {}
         x = m.embed.W_E[tokens[0]] + m.pos_embed.W_pos[self.pos : self.pos + n]  # [n, d_model]
