@@ -68,3 +68,24 @@ def test_trace_cache_is_bounded_by_bytes_and_keeps_recent_traces(backend):
     stale = TraceCache(max_bytes=1e9, ttl_s=0.0)
     stale.get("a", lambda: traces[0])
     assert stale.get("a", lambda: traces[1]) is traces[1]  # expired: recomputed
+
+
+def test_loaded_saes_are_bounded_by_bytes(backend):
+    """Hub SAEs are ~151 MB each: the backend keeps the recently used ones within a byte budget (and at least
+    the newest), and a trace that needs more than the budget holds still works."""
+    from interp.backends.transformer_lens import TransformerLensBackend, _nbytes
+    from interp.requests import TraceRequest
+
+    b = TransformerLensBackend(backend.spec, backend.model)
+    ids = [s.id for s in backend.spec.saes]
+    one = _nbytes(b.sae(ids[0]))
+    b.max_sae_bytes = int(1.5 * one)  # room for one embedded SAE
+    b.sae(ids[1])
+    assert list(b._saes) == [ids[1]]
+    b.max_sae_bytes = 10 * one
+    for sid in ids:
+        b.sae(sid)
+    assert list(b._saes) == ids[-b.max_loaded_saes:]  # the count cap still applies
+    b.max_sae_bytes = 1  # smaller than any SAE: the newest stays
+    trace = b.trace(TraceRequest(backend.spec.name, "Mr. Darcy bowed", saes=tuple(ids[:2])))
+    assert set(trace.saes) == set(ids[:2]) and len(b._saes) == 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import warnings
@@ -121,6 +122,10 @@ def load_sae(spec: SAESpec) -> SAE:
     return sae
 
 
+def _nbytes(module) -> int:
+    return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+
+
 SPARSE_DECODE_BELOW = 0.01  # share of non-zero latents under which the decode multiplies a sparse matrix
 
 
@@ -141,6 +146,9 @@ class TransformerLensBackend:
     """trace(request) -> Trace. Keeps loaded resources (model, SAEs), never the last run."""
 
     max_loaded_saes = 4
+    # SAE weights kept loaded, in bytes: one gpt2-small-res-jb SAE is 151 MB (24,576 x 768, encoder and
+    # decoder), so four of them would add 600 MB to a 1.3 GB process; the embedded ones are < 1 MB each.
+    max_sae_bytes = int(float(os.environ.get("INTERP_SAE_CACHE_MB", "320")) * 2**20)
 
     def __init__(self, spec: ModelSpec, model: HookedSAETransformer):
         self.spec = spec
@@ -149,6 +157,7 @@ class TransformerLensBackend:
         # would otherwise fire in another session's pass.
         self.lock = threading.RLock()
         self._saes: OrderedDict[str, SAE] = OrderedDict()
+        self._sae_bytes: dict[str, int] = {}
         self._token_text: dict[int, str] = {}  # id -> its text (str_tokens)
         self.forward_passes = 0  # counted so tests can prove a page switch runs none
 
@@ -167,18 +176,21 @@ class TransformerLensBackend:
         return self.model.cfg.n_ctx
 
     def sae(self, sae_id: str) -> SAE:
-        """Load SAEs lazily, keeping at most `max_loaded_saes` (hub releases have one per layer)."""
+        """Load SAEs lazily, keeping the most recently used ones: at most `max_loaded_saes`, and no more than
+        `max_sae_bytes` of weights (the one asked for is kept even when it alone is over)."""
         with self.lock:
             if sae_id in self._saes:
                 self._saes.move_to_end(sae_id)
-                return self._saes[sae_id]
-            sae = load_sae(self.spec.sae(sae_id))
-            if sae.cfg.d_in != self.model.cfg.d_model:
-                raise LoadError(f"SAE {sae_id!r} expects width {sae.cfg.d_in}, the model has {self.model.cfg.d_model}.")
-            self._saes[sae_id] = sae
-            while len(self._saes) > self.max_loaded_saes:
-                self._saes.popitem(last=False)
-            return sae
+            else:
+                sae = load_sae(self.spec.sae(sae_id))
+                if sae.cfg.d_in != self.model.cfg.d_model:
+                    raise LoadError(f"SAE {sae_id!r} expects width {sae.cfg.d_in}, the model has {self.model.cfg.d_model}.")
+                self._saes[sae_id] = sae
+                self._sae_bytes[sae_id] = _nbytes(sae)
+            while len(self._saes) > 1 and (len(self._saes) > self.max_loaded_saes
+                                           or sum(self._sae_bytes.values()) > self.max_sae_bytes):
+                del self._sae_bytes[self._saes.popitem(last=False)[0]]
+            return self._saes[sae_id]
 
     def to_tokens(self, prompt: str, max_tokens: int) -> tuple[torch.Tensor, list[str]]:
         """[1, pos] tokens with BOS; truncated to the model's context with a notice."""
