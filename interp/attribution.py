@@ -101,7 +101,7 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
         wanted |= {f"blocks.{l}.attn.hook_z", f"blocks.{l}.attn.hook_v", hooks.pattern(l), hooks.attn_out(l)}
     for l in range(n_full):
         wanted.add(hooks.mlp_out(l))
-    _, cache = backend._run_with_cache(tokens, wanted)
+    _, cache = backend.run(tokens, record=wanted, last_logits_only=True)
 
     with torch.no_grad():
         x = cache[hook][0, pos]  # [d_model] the SAE's input at this token

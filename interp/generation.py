@@ -46,7 +46,8 @@ def generate(backend, req: GenerateRequest) -> Generation:
     with backend.lock, torch.inference_mode():
         fwd = steering_hooks(req.trace.active_steering, backend.sae, pos_offset=lambda: offset[0])
         if lean_forward.supports(model, [name for name, _ in fwd]):
-            step, ctx = lean_forward.LeanForward(model, fwd), contextlib.nullcontext()
+            lean = lean_forward.LeanForward(model, fwd)  # only the last position's logits are sampled from
+            step, ctx = (lambda t: lean(t, last_logits_only=True)), contextlib.nullcontext()
         else:  # any other architecture or hook point: TransformerLens's own forward with its KV cache
             cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, 1)
             step, ctx = (lambda t: model(t, past_kv_cache=cache)), model.hooks(fwd_hooks=fwd)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 
 RESID_POINTS = ("hook_resid_pre", "hook_resid_mid", "hook_resid_post")
-RECORDABLE = RESID_POINTS + ("hook_attn_out", "hook_mlp_out", "attn.hook_pattern")
+RECORDABLE = RESID_POINTS + ("hook_attn_out", "hook_mlp_out", "attn.hook_pattern", "attn.hook_v", "attn.hook_z")
+RECORDABLE_TOP = ("hook_embed", "hook_pos_embed")
 
 
 def supports(model, hook_names, record=()) -> bool:
@@ -28,7 +29,7 @@ def supports(model, hook_names, record=()) -> bool:
             and c.act_fn == "gelu_new" and not c.parallel_attn_mlp and getattr(c, "n_key_value_heads", None) is None
             and c.use_attn_scale and not c.scale_attn_by_inverse_layer_idx and c.final_rms is False
             and all(_point(h) in RESID_POINTS for h in hook_names)
-            and all(_point(h) in RECORDABLE for h in record))
+            and all(h in RECORDABLE_TOP or _point(h) in RECORDABLE for h in record))
 
 
 def _point(hook_name: str) -> str | None:
@@ -102,12 +103,16 @@ class LeanForward:
         self.v: list[torch.Tensor | None] = [None] * c.n_layers
         self.pos = 0
 
-    def _at(self, name: str, x: torch.Tensor) -> torch.Tensor:
-        """x: [n, d_model]. Steering hooks see [1, n, d_model]; recorded values keep a batch dim of 1."""
-        for fn in self.hooks.get(name, ()):
-            x = fn(x[None], None)[0]
+    def _keep(self, name: str, x: torch.Tensor) -> None:
+        """Record an activation (if asked for) with TL's batch dim of 1."""
         if name in self.record:
             self.cache[name] = x[None]
+
+    def _at(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """A residual-stream point, x: [n, d_model]. Steering hooks see [1, n, d_model]."""
+        for fn in self.hooks.get(name, ()):
+            x = fn(x[None], None)[0]
+        self._keep(name, x)
         return x
 
     def __call__(self, tokens: torch.Tensor, last_logits_only: bool = False) -> torch.Tensor:
@@ -115,22 +120,26 @@ class LeanForward:
             raise ValueError(f"LeanForward runs one sequence at a time: tokens [1, n], got {tuple(tokens.shape)}")
         m, n, h, dh, w = self.model, tokens.shape[1], self.h, self.dh, self.w
         self.cache = {}
-        x = m.embed.W_E[tokens[0]] + m.pos_embed.W_pos[self.pos : self.pos + n]  # [n, d_model]
+        embed, pos_embed = m.embed.W_E[tokens[0]], m.pos_embed.W_pos[self.pos : self.pos + n]  # [n, d_model]
+        self._keep("hook_embed", embed)
+        self._keep("hook_pos_embed", pos_embed)
+        x = embed + pos_embed
         total = self.pos + n
         future = torch.ones(n, total, dtype=torch.bool).triu(self.pos + 1)  # query i may not see key > pos + i
         for l, block in enumerate(m.blocks):
             x = self._at(f"blocks.{l}.hook_resid_pre", x)
             qkv = torch.addmm(w.qkv_bias[l], _ln_pre(x, self.eps), w.qkv[l]).view(n, 3, h, dh).permute(1, 2, 0, 3)
             q, k, v = qkv[0], qkv[1], qkv[2]  # [head, n, d_head]
+            self._keep(f"blocks.{l}.attn.hook_v", v.transpose(0, 1))  # TL's [pos, head, d_head]
             if self.k[l] is not None:
                 k, v = torch.cat([self.k[l], k], 1), torch.cat([self.v[l], v], 1)
             self.k[l], self.v[l] = k, v
             scores = (q @ k.transpose(1, 2)).mul_(self.inv_scale)  # [head, n, total]
             pattern = torch.softmax(scores.masked_fill_(future, float("-inf")), -1)
-            name = f"blocks.{l}.attn.hook_pattern"
-            if name in self.record:
-                self.cache[name] = pattern[None]
-            z = (pattern @ v).transpose(0, 1).reshape(n, h * dh)
+            self._keep(f"blocks.{l}.attn.hook_pattern", pattern)
+            z = (pattern @ v).transpose(0, 1)  # [n, head, d_head]
+            self._keep(f"blocks.{l}.attn.hook_z", z)
+            z = z.reshape(n, h * dh)
             attn_out = self._at(f"blocks.{l}.hook_attn_out", torch.addmm(block.attn.b_O, z, w.out[l]))
             x = self._at(f"blocks.{l}.hook_resid_mid", x + attn_out)
             mlp = block.mlp

@@ -1,6 +1,6 @@
 """SAE-side questions about a loaded backend (torch): feature detail, splice health, config mismatches.
 
-None of these run the model except splice_metrics (two forward passes, under the backend's lock).
+None of these run the model except splice_metrics (three forward passes through backend.run).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def splice_metrics(backend, request: TraceRequest, sae_id: str) -> dict:
     """Next-token cross-entropy over the prompt: clean, with the SAE's reconstruction spliced in at its hook
     (error term dropped), and with the error term kept (must equal clean); mean KL(clean || spliced).
     BOS is left untouched, as sae-lens excludes it when training."""
-    model, sae = backend.model, backend.sae(sae_id)
+    sae = backend.sae(sae_id)
     tokens, _ = backend.to_tokens(request.prompt, request.max_tokens)
     if tokens.shape[1] < 2:
         return {}
@@ -54,11 +54,9 @@ def splice_metrics(backend, request: TraceRequest, sae_id: str) -> dict:
     def ce(logp):
         return float(-logp[0, :-1].gather(-1, tokens[0, 1:, None]).mean())
 
-    with backend.lock, torch.no_grad():
-        clean = torch.log_softmax(model(tokens).float(), -1)
-        spliced = torch.log_softmax(model.run_with_hooks(tokens, fwd_hooks=[(sae.cfg.metadata.hook_name, splice(False))]).float(), -1)
-        with_err = torch.log_softmax(model.run_with_hooks(tokens, fwd_hooks=[(sae.cfg.metadata.hook_name, splice(True))]).float(), -1)
-        backend.forward_passes += 3
+    point = sae.cfg.metadata.hook_name
+    clean, spliced, with_err = (torch.log_softmax(backend.run(tokens, fwd)[0].float(), -1)
+                                for fwd in ((), [(point, splice(False))], [(point, splice(True))]))
     kl = (clean.exp() * (clean - spliced)).sum(-1)[0, 1:]
     return {"ce_clean": ce(clean), "ce_spliced": ce(spliced), "ce_with_error_term": ce(with_err),
             "kl_mean": float(kl.mean()), "kl_per_token": kl.numpy()}

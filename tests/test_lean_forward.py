@@ -17,8 +17,9 @@ STEERS = [None, FeatureSteer(SAE, 5, 3.0, "add", 3), FeatureSteer(SAE, 7, 2.0, "
 
 
 def _recordable(n_layers):
-    return {h(l) for l in range(n_layers) for h in (hooks.pattern, hooks.resid_pre, hooks.resid_mid,
-                                                     hooks.resid_post, hooks.attn_out, hooks.mlp_out)}
+    per_layer = (hooks.pattern, hooks.resid_pre, hooks.resid_mid, hooks.resid_post, hooks.attn_out, hooks.mlp_out,
+                 lambda l: f"blocks.{l}.attn.hook_v", lambda l: f"blocks.{l}.attn.hook_z")
+    return {h(l) for l in range(n_layers) for h in per_layer} | {"hook_embed", "hook_pos_embed"}
 
 
 @pytest.mark.parametrize("steer", STEERS)
@@ -112,7 +113,8 @@ def test_unsupported_models_hooks_and_records_fall_back():
 
     assert lean_forward.supports(M(), ["blocks.2.hook_resid_post"], ["blocks.0.attn.hook_pattern"])
     assert not lean_forward.supports(M(), ["blocks.2.attn.hook_z"])
-    assert not lean_forward.supports(M(), [], ["blocks.0.attn.hook_z"])  # attribution needs z: TL runs it
-    assert not lean_forward.supports(M(), [], ["hook_embed"])
+    assert lean_forward.supports(M(), [], ["blocks.0.attn.hook_z", "hook_embed"])  # what attribution reads
+    assert not lean_forward.supports(M(), [], ["blocks.0.attn.hook_q"])
+    assert not lean_forward.supports(M(), [], ["blocks.0.mlp.hook_post"])
     M.cfg.normalization_type = "RMSPre"
     assert not lean_forward.supports(M(), [])

@@ -265,23 +265,26 @@ class TransformerLensBackend:
         _, cache = self._run_with_cache(torch.as_tensor(tokens)[None], wanted, last_logits_only=True)
         return self._per_layer(cache, hooks.pattern).float().numpy()
 
-    def _run_with_cache(self, tokens: torch.Tensor, wanted: set[str], steering=(), last_logits_only=False):
-        """The one hooked forward pass, under the lock: (logits, {hook name: activation [1, ...]}).
+    def run(self, tokens: torch.Tensor, fwd_hooks=(), record=frozenset(), last_logits_only=False):
+        """The one forward pass, under the lock: (logits, {hook name: activation [1, ...]}).
 
         GPT-2-style models run the lean pass over TL's own weights (interp.lean_forward: 2-3x faster than
-        run_with_cache on CPU, same numbers); anything it cannot compute exactly (other architectures, hook
-        points it does not record) runs TL's run_with_cache with the steering hooks attached for its duration.
+        run_with_cache on CPU, same numbers); anything it cannot compute exactly (other architectures, hooks or
+        records at points it does not handle) runs TL's run_with_cache with the hooks attached for its duration.
         last_logits_only: the lean pass unembeds only the last position (a trace reads nothing else)."""
         with self.lock, torch.no_grad():
-            fwd = steering_hooks(steering, self.sae)
-            if lean_forward.supports(self.model, [name for name, _ in fwd], wanted):
-                lean = lean_forward.LeanForward(self.model, fwd, record=wanted)
+            if lean_forward.supports(self.model, [name for name, _ in fwd_hooks], record):
+                lean = lean_forward.LeanForward(self.model, fwd_hooks, record=record)
                 out = lean(tokens, last_logits_only), lean.cache
             else:
-                with self.model.hooks(fwd_hooks=fwd):
-                    out = self.model.run_with_cache(tokens, names_filter=lambda n: n in wanted)
+                with self.model.hooks(fwd_hooks=list(fwd_hooks)):
+                    out = self.model.run_with_cache(tokens, names_filter=lambda n: n in record)
             self.forward_passes += 1
         return out
+
+    def _run_with_cache(self, tokens: torch.Tensor, wanted: set[str], steering=(), last_logits_only=False):
+        """run() with FeatureSteer hooks."""
+        return self.run(tokens, steering_hooks(steering, self.sae), wanted, last_logits_only)
 
     def logits(self, tokens: torch.Tensor, steering=()) -> torch.Tensor:
         """[1, pos, vocab] logits at every position, steered or not (one forward pass, nothing recorded)."""
