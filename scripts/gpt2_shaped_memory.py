@@ -77,7 +77,30 @@ def measure(folder: Path, n_tokens: int, speed: bool = False) -> dict:
             "note": "the peak is reached while TransformerLens processes the weights (two copies at once)"}
     if speed:
         result["traced_vs_hf_forward"] = _speed(backend, folder, words)
+        result["page_work_ms"] = _page_work(backend, trace)
     return result
+
+
+def _page_work(backend, trace) -> dict:
+    """What the other pages compute on top of the trace (each cached once computed), at the trace's length:
+    what an online gpt2-small user waits for when opening them."""
+    from interp import sae_tools
+    from interp.attribution import attribute_feature
+    from interp.bench import median_s
+    from interp.generation import generate, per_token_kl
+    from interp.requests import FeatureSteer, GenerateRequest, TraceRequest
+
+    req = TraceRequest(trace.model, trace.prompt, saes=(HOOK,), max_tokens=trace.n_pos)
+    feature, pos = int(trace.saes[HOOK].top_idx[-1, 0]), trace.n_pos - 1
+    gen = GenerateRequest(req, 30, temperature=0.8)
+    tokens = generate(backend, gen).tokens
+    steer = (FeatureSteer(HOOK, feature, 5.0),)
+    work = {"logit lens (residual page)": lambda: backend.logit_lens(trace),
+            "feature split over heads (compare page)": lambda: attribute_feature(backend, trace.prompt, HOOK, feature, pos),
+            "30 generated tokens (steering tab, once per side)": lambda: generate(backend, gen),
+            "per-token KL of a continuation (steering tab)": lambda: per_token_kl(backend, tokens, steer, trace.n_pos),
+            "splice metrics (reconstruction tab)": lambda: sae_tools.splice_metrics(backend, req, HOOK)}
+    return {name: round(1000 * median_s(fn, repeats=3)) for name, fn in work.items()}
 
 
 def _speed(backend, folder: Path, words: str) -> list[dict]:
