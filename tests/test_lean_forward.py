@@ -61,6 +61,27 @@ def test_recorded_activations_match_run_with_cache(backend, steer):
     assert (last[0, -1] - ref_logits[0, -1]).abs().max().item() <= 1e-4
 
 
+def test_hooks_at_every_residual_point_act_where_tl_applies_them(backend):
+    """gpt2-small-res-jb SAEs read hook_resid_pre: a hook there (or at resid_mid) changes what the block reads,
+    while the previous block's resid_post keeps its own value, as in TL."""
+    model = backend.model
+    toks = model.to_tokens(PROMPT)
+    wanted = _recordable(model.cfg.n_layers)
+    push = torch.linspace(-1, 1, model.cfg.d_model)
+    fwd = [("blocks.1.hook_resid_pre", lambda act, hook: act + push),
+           ("blocks.2.hook_resid_mid", lambda act, hook: act * 1.5)]
+    with torch.no_grad():
+        with model.hooks(fwd_hooks=fwd):
+            ref_logits, ref = model.run_with_cache(toks, names_filter=lambda n: n in wanted)
+        lean = lean_forward.LeanForward(model, fwd, record=wanted)
+        logits = lean(toks)
+    assert (logits - ref_logits).abs().max().item() <= 1e-4
+    for name in wanted:
+        scale = max(1.0, ref[name].abs().max().item())
+        assert (lean.cache[name] - ref[name]).abs().max().item() <= 1e-5 * scale, name
+    assert not torch.allclose(lean.cache["blocks.0.hook_resid_post"], lean.cache["blocks.1.hook_resid_pre"])
+
+
 @pytest.mark.parametrize("steer", [None, FeatureSteer(SAE, 464, 1.5)])
 def test_trace_is_the_same_through_either_pass(backend, monkeypatch, steer):
     req = build_request(prompt="In the beginning, God created the heavens and the earth. And God said",
