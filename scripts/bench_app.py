@@ -14,16 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CHROMIUM = "/usr/lib/chromium/chromium"
+from scripts import app_server  # noqa: E402
 VIEWS = ["views/attention.py", "views/residual_stream.py", "views/sae_features.py", "views/compare.py"]
 
 
@@ -46,37 +43,16 @@ def page_switch_forward_passes() -> dict:
             "apptest_ms_per_switch": round(1000 * per_switch, 1)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def first_paint() -> dict:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port),
-                               "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     out = {}
+    t0 = time.perf_counter()
+    server, url = app_server.start()
     try:
-        t0 = time.perf_counter()
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
-            if time.perf_counter() - t0 > 120:
-                raise RuntimeError("streamlit did not start")
         out["server_start_s"] = round(time.perf_counter() - t0, 2)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
+            browser = app_server.launch_chromium(p)
             for label in ("cold", "warm"):
                 page = browser.new_page(viewport={"width": 1400, "height": 1200})
                 t = time.perf_counter()
@@ -91,8 +67,7 @@ def first_paint() -> dict:
                 page.close()
             browser.close()
     finally:
-        server.terminate()
-        server.wait(10)
+        app_server.stop(server)
     out["goal"] = "<= 3 s (warm: first chart)"
     return out
 
@@ -105,7 +80,7 @@ def main() -> dict:
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     result = {"page_switch": page_switch_forward_passes()}
-    if not a.no_browser and os.path.exists(CHROMIUM):
+    if not a.no_browser and os.path.exists(app_server.CHROMIUM):
         result["first_paint"] = first_paint()
     return result
 

@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,8 +12,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from scripts import app_server  # noqa: E402  (one way to start the app and Chromium, shared with the bench)
+from scripts.app_server import CHROMIUM  # noqa: E402,F401  (tests import it from here)
+
 OUTPUT = ROOT / "tests" / "output"
-CHROMIUM = "/usr/lib/chromium/chromium"  # Debian's chromium; .ci/run installs it (never `playwright install`)
 
 
 @pytest.fixture(scope="session")
@@ -55,40 +53,16 @@ def build_request(**overrides):
 
 # --- real browser: `streamlit run app.py` and Debian's headless Chromium (tests marked `browser`)
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server():
-    port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUTPUT / "streamlit.log", "wb")  # a file, not a pipe nobody reads (a full pipe blocks the server)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
+    with open(OUTPUT / "streamlit.log", "wb") as log:
         try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        log.close()
-        pytest.fail(f"streamlit did not start (see {OUTPUT / 'streamlit.log'})")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+            proc, url = app_server.start(log)
+        except RuntimeError:
+            pytest.fail(f"streamlit did not start (see {OUTPUT / 'streamlit.log'})")
+        yield url
+        app_server.stop(proc)
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +70,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
+        b = app_server.launch_chromium(p)
         yield b
         b.close()
 
