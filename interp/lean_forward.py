@@ -28,6 +28,8 @@ def supports(model, hook_names, record=()) -> bool:
     return (c.normalization_type == "LNPre" and c.positional_embedding_type == "standard" and not c.attn_only
             and c.act_fn == "gelu_new" and not c.parallel_attn_mlp and getattr(c, "n_key_value_heads", None) is None
             and c.use_attn_scale and not c.scale_attn_by_inverse_layer_idx and c.final_rms is False
+            and not getattr(c, "attn_types", None)  # local attention windows (GPT-Neo)
+            and getattr(c, "attn_scores_soft_cap", -1.0) <= 0 and getattr(c, "output_logits_soft_cap", -1.0) <= 0
             and all(_point(h) in RESID_POINTS for h in hook_names)
             and all(h in RECORDABLE_TOP or _point(h) in RECORDABLE for h in record))
 

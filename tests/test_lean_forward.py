@@ -137,5 +137,12 @@ def test_unsupported_models_hooks_and_records_fall_back():
     assert lean_forward.supports(M(), [], ["blocks.0.attn.hook_z", "hook_embed"])  # what attribution reads
     assert not lean_forward.supports(M(), [], ["blocks.0.attn.hook_q"])
     assert not lean_forward.supports(M(), [], ["blocks.0.mlp.hook_post"])
+    M.cfg.attn_types = ["global", "local"]
+    assert not lean_forward.supports(M(), [])
+    M.cfg.attn_types = None
+    M.cfg.output_logits_soft_cap = 30.0
+    assert not lean_forward.supports(M(), [])
+    M.cfg.output_logits_soft_cap = -1.0
+    assert lean_forward.supports(M(), [])
     M.cfg.normalization_type = "RMSPre"
     assert not lean_forward.supports(M(), [])
