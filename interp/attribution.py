@@ -170,9 +170,10 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
         _, sae_cache = sae.run_with_cache(x[None], names_filter=lambda n: n == "hook_sae_acts_pre")
         pre = float(sae_cache["hook_sae_acts_pre"][0, feature])
         act = float(sae.encode(cache[hook][0])[pos, feature])
+    str_tokens = backend.str_tokens(tokens[0])
     return FeatureAttribution(
         model=backend.spec.name, prompt=prompt, sae=sae_id, feature=int(feature), pos=int(pos),
-        token=model.tokenizer.decode([int(tokens[0, pos])]), str_tokens=tuple(model.to_str_tokens(tokens[0])),
+        token=str_tokens[pos], str_tokens=str_tokens,
         names=tuple(names), kinds=tuple(kinds), layers=tuple(layers), heads=tuple(heads),
         values=np.asarray(values, dtype=np.float64), pre_activation=pre, activation=act,
         attention=attention, source_values=source, notes=tuple(notes),

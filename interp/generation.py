@@ -62,7 +62,7 @@ def generate(backend, req: GenerateRequest) -> Generation:
                     break
                 logits = step(torch.full((1, 1), nxt))
     new = out[n_prompt:]
-    return Generation(n_prompt, tuple(out), tuple(model.to_str_tokens(torch.tensor(new))) if new else (),
+    return Generation(n_prompt, tuple(out), backend.str_tokens(new) if new else (),
                       model.tokenizer.decode(new))
 
 

@@ -121,7 +121,7 @@ def steering_section():
         st.error(str(e))
         return
     cmp = next_token_comparison(trace.next_token_logprobs, steered.next_token_logprobs,
-                                lambda i: backend.model.tokenizer.decode([i]))
+                                lambda i: backend.str_tokens([i])[0])
     st.markdown("**Next token after the prompt: base vs steered**")
     st.dataframe(cmp, hide_index=True, column_config={
         "base": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0),

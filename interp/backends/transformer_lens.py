@@ -205,11 +205,12 @@ class TransformerLensBackend:
             tokens = tokens[:, :limit]
         return tokens, notices
 
-    def str_tokens(self, tokens: torch.Tensor) -> tuple[str, ...]:
-        """TL's to_str_tokens (each id decoded on its own), memoised per id: decoding 256 ids one call at a
-        time was ~1 ms of every trace."""
+    def str_tokens(self, ids) -> tuple[str, ...]:
+        """TL's to_str_tokens (each id decoded on its own) for a sequence of ids (or a 1-d tensor), memoised per
+        id: decoding 256 ids one call at a time was ~1 ms of every trace."""
         out = []
-        for i in tokens.tolist():
+        for i in (ids.tolist() if isinstance(ids, torch.Tensor) else ids):
+            i = int(i)
             text = self._token_text.get(i)
             if text is None:
                 text = self._token_text[i] = self.model.tokenizer.decode([i])
