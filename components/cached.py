@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
-from collections import OrderedDict
 
 import streamlit as st
 
+from interp.lru import BoundedLRU
 from interp.registry import REGISTRY
 from interp.requests import FeatureSteer, TraceRequest
 
@@ -37,42 +35,12 @@ def load_backend(model_name: str):
 TRACE_CACHE_MB = float(os.environ.get("INTERP_TRACE_CACHE_MB", "128"))  # operators can raise it
 
 
-class TraceCache:
-    """Traces shared by every session, least recently used first out, bounded by bytes and age.
-
-    st.cache_resource bounds the number of entries only, and a trace's size depends on the model and the
-    prompt: 4 MB for the tiny model at 256 tokens, ~40 MB for gpt2-small (attention is [12, 12, 256, 256]).
-    128 entries of the latter are 5 GB, far past a Community Cloud instance. The newest entry always stays."""
-
-    def __init__(self, max_bytes: float, ttl_s: float = 3600.0):
-        self.max_bytes, self.ttl_s = max_bytes, ttl_s
-        self._items: OrderedDict = OrderedDict()  # key -> (trace, time stored)
-        self._lock = threading.Lock()
-        self.nbytes = 0
-
-    def get(self, key, compute):
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and time.monotonic() - hit[1] < self.ttl_s:
-                self._items.move_to_end(key)
-                return hit[0]
-        value = compute()  # outside the lock: the backend serialises forward passes itself
-        with self._lock:
-            if key in self._items:
-                self.nbytes -= self._items.pop(key)[0].nbytes
-            self._items[key] = (value, time.monotonic())
-            self.nbytes += value.nbytes
-            while self.nbytes > self.max_bytes and len(self._items) > 1:
-                self.nbytes -= self._items.popitem(last=False)[1][0].nbytes
-        return value
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 @st.cache_resource
-def trace_cache() -> TraceCache:
-    return TraceCache(TRACE_CACHE_MB * 2**20)
+def trace_cache() -> BoundedLRU:
+    """Traces shared by every session, bounded by bytes and an hour's age: a trace's size depends on the model
+    and the prompt, and 128 gpt2-small traces at 256 tokens would be 5 GB, far past a Community Cloud
+    instance (st.cache_resource bounds only the number of entries)."""
+    return BoundedLRU(TRACE_CACHE_MB * 2**20, ttl_s=3600.0)
 
 
 def _key(request: TraceRequest) -> tuple:

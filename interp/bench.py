@@ -10,13 +10,8 @@ import time
 
 
 def median_s(fn, repeats: int = 7) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    """Median seconds of one call, after a warm-up call."""
+    return paired_medians_s({"fn": fn}, repeats)["fn"]
 
 
 def paired_medians_s(fns: dict, repeats: int = 15) -> dict:

@@ -49,12 +49,12 @@ def test_freeing_weight_processing_loads_exactly_tls_weights(backend):
 
 
 def test_trace_cache_is_bounded_by_bytes_and_keeps_recent_traces(backend):
-    from components.cached import TraceCache
+    from interp.lru import BoundedLRU as TraceCache  # what components.cached.trace_cache() holds
     from interp.requests import TraceRequest
 
     traces = [backend.trace(TraceRequest("tiny-austen-bible", f"{i} " + "the house of the lord " * 40)) for i in range(4)]
     size = max(t.nbytes for t in traces)
-    cache = TraceCache(max_bytes=2.5 * size)
+    cache = TraceCache(2.5 * size)
     calls = []
     for i, t in enumerate(traces):
         assert cache.get(i, lambda t=t: calls.append(1) or t) is t
@@ -62,10 +62,10 @@ def test_trace_cache_is_bounded_by_bytes_and_keeps_recent_traces(backend):
     assert cache.get(3, lambda: calls.append(1) or traces[3]) is traces[3] and len(calls) == 4  # a hit: no call
     cache.get(0, lambda: calls.append(1) or traces[0])  # evicted earlier: computed again
     assert len(calls) == 5
-    huge = TraceCache(max_bytes=1)  # the newest entry stays even when it alone is over the budget
+    huge = TraceCache(1)  # the newest entry stays even when it alone is over the budget
     huge.get("a", lambda: traces[0])
     assert len(huge) == 1
-    stale = TraceCache(max_bytes=1e9, ttl_s=0.0)
+    stale = TraceCache(1e9, ttl_s=0.0)
     stale.get("a", lambda: traces[0])
     assert stale.get("a", lambda: traces[1]) is traces[1]  # expired: recomputed
 
@@ -79,13 +79,13 @@ def test_loaded_saes_are_bounded_by_bytes(backend):
     b = TransformerLensBackend(backend.spec, backend.model)
     ids = [s.id for s in backend.spec.saes]
     one = _nbytes(b.sae(ids[0]))
-    b.max_sae_bytes = int(1.5 * one)  # room for one embedded SAE
+    b._saes.max_bytes = int(1.5 * one)  # room for one embedded SAE
     b.sae(ids[1])
     assert list(b._saes) == [ids[1]]
-    b.max_sae_bytes = 10 * one
+    b._saes.max_bytes = 10 * one
     for sid in ids:
         b.sae(sid)
     assert list(b._saes) == ids[-b.max_loaded_saes:]  # the count cap still applies
-    b.max_sae_bytes = 1  # smaller than any SAE: the newest stays
+    b._saes.max_bytes = 1  # smaller than any SAE: the newest stays
     trace = b.trace(TraceRequest(backend.spec.name, "Mr. Darcy bowed", saes=tuple(ids[:2])))
     assert set(trace.saes) == set(ids[:2]) and len(b._saes) == 1

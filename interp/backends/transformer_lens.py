@@ -6,7 +6,6 @@ import os
 import sys
 import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from sae_lens import SAE, HookedSAETransformer
 from transformer_lens import loading_from_pretrained as tl_loading
 
 from interp import hooks, lean_forward
+from interp.lru import BoundedLRU
 from interp.errors import LoadError
 from interp.registry import ModelSpec, SAESpec
 from interp.requests import TraceRequest
@@ -156,8 +156,7 @@ class TransformerLensBackend:
         # One lock for every forward pass: hooks live on the shared modules, so one session's hooks
         # would otherwise fire in another session's pass.
         self.lock = threading.RLock()
-        self._saes: OrderedDict[str, SAE] = OrderedDict()
-        self._sae_bytes: dict[str, int] = {}
+        self._saes = BoundedLRU(self.max_sae_bytes, max_items=self.max_loaded_saes, size=_nbytes)  # id -> SAE
         self._token_text: dict[int, str] = {}  # id -> its text (str_tokens)
         self.forward_passes = 0  # counted so tests can prove a page switch runs none
 
@@ -178,19 +177,14 @@ class TransformerLensBackend:
     def sae(self, sae_id: str) -> SAE:
         """Load SAEs lazily, keeping the most recently used ones: at most `max_loaded_saes`, and no more than
         `max_sae_bytes` of weights (the one asked for is kept even when it alone is over)."""
-        with self.lock:
-            if sae_id in self._saes:
-                self._saes.move_to_end(sae_id)
-            else:
-                sae = load_sae(self.spec.sae(sae_id))
-                if sae.cfg.d_in != self.model.cfg.d_model:
-                    raise LoadError(f"SAE {sae_id!r} expects width {sae.cfg.d_in}, the model has {self.model.cfg.d_model}.")
-                self._saes[sae_id] = sae
-                self._sae_bytes[sae_id] = _nbytes(sae)
-            while len(self._saes) > 1 and (len(self._saes) > self.max_loaded_saes
-                                           or sum(self._sae_bytes.values()) > self.max_sae_bytes):
-                del self._sae_bytes[self._saes.popitem(last=False)[0]]
-            return self._saes[sae_id]
+        def load():
+            sae = load_sae(self.spec.sae(sae_id))
+            if sae.cfg.d_in != self.model.cfg.d_model:
+                raise LoadError(f"SAE {sae_id!r} expects width {sae.cfg.d_in}, the model has {self.model.cfg.d_model}.")
+            return sae
+
+        with self.lock:  # one load of a given SAE at a time
+            return self._saes.get(sae_id, load)
 
     def to_tokens(self, prompt: str, max_tokens: int) -> tuple[torch.Tensor, list[str]]:
         """[1, pos] tokens with BOS; truncated to the model's context with a notice."""
