@@ -19,14 +19,13 @@ examples_ui(EXAMPLES)
 load_ui()
 
 try:
-    backend = cached.load_backend(session.choice().model)
+    info = cached.model_info(session.choice().model)
 except LoadError as e:
     st.error(f"{e} Falling back to the embedded default model.")
     session.set_choice(DEFAULT_MODEL, session.choice().prompt)
-    backend = cached.load_backend(DEFAULT_MODEL)
-cfg = backend.model.cfg
-st.sidebar.caption(f"✅ Model loaded: {backend.spec.name} · {cfg.n_layers} layers · d_model {cfg.d_model} · "
-                   f"{sum(p.numel() for p in backend.model.parameters()) / 1e6:.1f} M parameters")
+    info = cached.model_info(DEFAULT_MODEL)
+st.sidebar.caption(f"✅ Model loaded: {info.name} · {info.n_layers} layers · d_model {info.d_model} · "
+                   f"{info.n_params / 1e6:.1f} M parameters")
 session.sync_url()
 
 PAGES = {  # url path -> page; the path is part of a shared link and of a run record

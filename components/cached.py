@@ -1,8 +1,12 @@
-"""Caching at the edge: the backend once per model (shared by all sessions), traces keyed by plain values.
+"""Caching at the edge, and the only place the Streamlit side reaches a backend.
 
-Traces are immutable (read-only numpy arrays), so one cached object can be shared by every session
-without copying; st.cache_resource avoids pickling tens of MB per rerun. The backend serialises
-forward passes with its own lock.
+One calling style: every public function here takes plain values or a frozen request, asks the model's
+backend one verb of interp.backends.api.ModelBackend, and returns its frozen result. Results of forward
+passes (traces, generations, KL, splice metrics, head probes, attributions, logit lenses) live in ONE cache,
+bounded by bytes and age and keyed by the request itself (`results()`); cheap SAE-side reads of arrays that a
+trace already holds are not cached. The backend itself is loaded once per model (st.cache_resource) and
+serialises forward passes with its own lock. Results are immutable (read-only numpy arrays, frozen
+dataclasses), so one cached object is shared by every session without copying.
 """
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ import os
 
 import streamlit as st
 
-from interp.lru import BoundedLRU
+from interp.backends.api import AttributionRequest, HeadProbeRequest, KLRequest, ModelInfo, SpliceRequest
+from interp.lru import BoundedLRU, deep_nbytes
 from interp.registry import REGISTRY
-from interp.requests import FeatureSteer, TraceRequest
+from interp.requests import GenerateRequest, TraceRequest
 
 
 @st.cache_resource(show_spinner="Importing torch, TransformerLens and sae-lens (first start only)…")
@@ -26,6 +31,8 @@ def _heavy_imports() -> bool:
 
 @st.cache_resource(show_spinner="Loading the model (once, shared by every session)…", max_entries=2)
 def load_backend(model_name: str):
+    """The model's backend (interp.backends.api.ModelBackend). Pages and app.py do not call it: they call the
+    functions below (tests/test_sealed.py checks)."""
     from interp.backends import load_backend as _load
 
     _heavy_imports()
@@ -36,40 +43,41 @@ TRACE_CACHE_MB = float(os.environ.get("INTERP_TRACE_CACHE_MB", "128"))  # operat
 
 
 @st.cache_resource
-def trace_cache() -> BoundedLRU:
-    """Traces shared by every session, bounded by bytes and an hour's age: a trace's size depends on the model
-    and the prompt, and 128 gpt2-small traces at 256 tokens would be 5 GB, far past a Community Cloud
-    instance (st.cache_resource bounds only the number of entries)."""
-    return BoundedLRU(TRACE_CACHE_MB * 2**20, ttl_s=3600.0)
+def results() -> BoundedLRU:
+    """Every forward-pass result shared by every session, bounded by bytes and an hour's age: a trace's size
+    depends on the model and the prompt, and 128 gpt2-small traces at 256 tokens would be 5 GB, far past a
+    Community Cloud instance (st.cache_resource bounds only the number of entries)."""
+    return BoundedLRU(TRACE_CACHE_MB * 2**20, ttl_s=3600.0, size=deep_nbytes)
 
 
-def _key(request: TraceRequest) -> tuple:
-    """A request as plain values (model, prompt, saes, steering, top_k, max_tokens): the cache key."""
-    return request.model, request.prompt, request.saes, _steer_key(request), request.top_k, request.max_tokens
+trace_cache = results  # old name
 
 
-def _request(model, prompt, saes, steering, top_k, max_tokens) -> TraceRequest:
-    """The inverse of _key."""
-    return TraceRequest(model, prompt, saes, tuple(FeatureSteer(*s) for s in steering), top_k, max_tokens)
+def _memo(kind: str, request, compute, spinner: str | None = None):
+    """results()[(kind, request)], computed (under a spinner) the first time; raises InterpError."""
+    def run():
+        if spinner is None:
+            return compute()
+        with st.spinner(spinner):
+            return compute()
+
+    return results().get((kind, request), run)
 
 
 def trace(request: TraceRequest):
     """Cached trace for a request; raises InterpError with a user-facing sentence."""
-    def compute():
-        with st.spinner("Running the model…"):
-            return load_backend(request.model).trace(request)
-
-    return trace_cache().get(_key(request), compute)
-
-
-@st.cache_resource(show_spinner="Reading every layer through the unembedding (logit lens)…", max_entries=16, ttl=3600)
-def _logit_lens(*key):
-    return load_backend(key[0]).logit_lens(trace(_request(*key)))
+    return _memo("trace", request, lambda: load_backend(request.model).trace(request), "Running the model…")
 
 
 def logit_lens(request: TraceRequest):
     """The logit lens of a request's trace, computed the first time a page asks (no forward pass)."""
-    return _logit_lens(*_key(request))
+    return _memo("logit_lens", request, lambda: load_backend(request.model).logit_lens(trace(request)),
+                 "Reading every layer through the unembedding (logit lens)…")
+
+
+def model_info(model_name: str) -> ModelInfo:
+    """Sizes and names of a model (loads it the first time); raises LoadError."""
+    return load_backend(model_name).info
 
 
 @st.cache_data(show_spinner=False)
@@ -81,59 +89,56 @@ def sae_labels(model_name: str, sae_id: str) -> dict:
     return json.loads(path.read_text())
 
 
-
-def _steer_key(request: TraceRequest) -> tuple:
-    return tuple((s.sae, s.feature, s.alpha, s.mode, s.start, s.end) for s in request.steering)
-
-
-@st.cache_resource(show_spinner="Generating…", max_entries=64, ttl=3600)
-def _generate(model_name, prompt, saes, steering, max_new_tokens, temperature, seed):
-    from interp.generation import generate as _gen
-    from interp.requests import GenerateRequest
-
-    req = TraceRequest(model_name, prompt, saes, tuple(FeatureSteer(*s) for s in steering))
-    return _gen(load_backend(model_name), GenerateRequest(req, max_new_tokens, temperature, 40, seed))
-
-
 def generate(request: TraceRequest, max_new_tokens: int, temperature: float, seed: int):
-    return _generate(request.model, request.prompt, request.saes, _steer_key(request), max_new_tokens, temperature, seed)
-
-
-@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
-def _kl(model_name, tokens, saes, steering, start):
-    from interp.generation import per_token_kl
-
-    steers = tuple(s for s in (FeatureSteer(*x) for x in steering) if not s.is_identity)
-    return per_token_kl(load_backend(model_name), tokens, steers, start)
+    req = GenerateRequest(request, max_new_tokens, temperature, 40, seed)
+    return _memo("generate", req, lambda: load_backend(request.model).generate(req), "Generating…")
 
 
 def per_token_kl(request: TraceRequest, tokens: tuple[int, ...], start: int):
-    return _kl(request.model, tokens, request.saes, _steer_key(request), start)
-
-
-@st.cache_resource(show_spinner="Splicing the SAE in…", max_entries=64, ttl=3600)
-def _splice(model_name, prompt, sae_id):
-    from interp.sae_tools import splice_metrics
-
-    return splice_metrics(load_backend(model_name), TraceRequest(model_name, prompt), sae_id)
+    req = KLRequest(request, tokens, start)
+    return _memo("kl", req, lambda: load_backend(request.model).per_token_kl(req))
 
 
 def splice_metrics(request: TraceRequest, sae_id: str) -> dict:
-    return _splice(request.model, request.prompt, sae_id)
+    req = SpliceRequest(TraceRequest(request.model, request.prompt), sae_id)
+    return _memo("splice", req, lambda: load_backend(request.model).splice(req), "Splicing the SAE in…")
 
 
-@st.cache_resource(show_spinner="Scoring heads on the repeated-random-token probe…", max_entries=4)
 def probe_head_scores(model_name: str, length: int = 50, seed: int = 0) -> dict:
     """Head-type scores on [BOS] + S + S (S = `length` random tokens): induction needs repetition."""
-    from interp.analysis.heads import head_scores, repeated_random_tokens
-
-    backend = load_backend(model_name)
-    tokens = repeated_random_tokens(backend.model.cfg.d_vocab, length, seed, bos=backend.model.tokenizer.bos_token_id or 0)
-    return head_scores(backend.attention_for_tokens(tokens), tokens)
+    req = HeadProbeRequest(model_name, length, seed)
+    return _memo("head_probe", req, lambda: load_backend(model_name).head_probe(req),
+                 "Scoring heads on the repeated-random-token probe…")
 
 
-@st.cache_resource(show_spinner="Splitting the feature over heads and MLPs…", max_entries=64, ttl=3600)
 def feature_attribution(model_name: str, prompt: str, sae_id: str, feature: int, pos: int):
-    from interp.attribution import attribute_feature
+    req = AttributionRequest(model_name, prompt, sae_id, feature, pos)
+    return _memo("attribution", req, lambda: load_backend(model_name).attribute(req),
+                 "Splitting the feature over heads and MLPs…")
 
-    return attribute_feature(load_backend(model_name), prompt, sae_id, feature, pos)
+
+def feature_logit_effects(model_name: str, sae_id: str, feature: int, k: int = 10) -> dict:
+    return _memo("logit_effects", (model_name, sae_id, int(feature), int(k)),
+                 lambda: load_backend(model_name).feature_logit_effects(sae_id, feature, k))
+
+
+def mismatch_warnings(model_name: str, sae_id: str, n_pos: int) -> list[str]:
+    return load_backend(model_name).mismatch_warnings(sae_id, n_pos)
+
+
+# --- SAE re-encodes of activations a trace holds (no forward pass; arrays are not cache keys) -------
+def feature_activations(model_name: str, sae_id: str, inputs, feature: int):
+    return load_backend(model_name).feature_activations(sae_id, inputs, feature)
+
+
+def all_feature_activations(model_name: str, sae_id: str, inputs):
+    return load_backend(model_name).all_feature_activations(sae_id, inputs)
+
+
+def decoder_norm(model_name: str, sae_id: str, feature: int) -> float:
+    return load_backend(model_name).decoder_norm(sae_id, feature)
+
+
+def str_tokens(model_name: str, ids) -> tuple[str, ...]:
+    """Each id's text, decoded on its own (as the trace's str_tokens)."""
+    return load_backend(model_name).str_tokens(ids)

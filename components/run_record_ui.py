@@ -13,11 +13,10 @@ _MESSAGE = "_record_message"
 
 def outputs(trace, steered=None, base_gen=None, steered_gen=None, top: int = 5) -> dict:
     """What the run produced, rounded so that a record is readable and compares exactly after a reload."""
-    decode = cached.load_backend(trace.model).model.tokenizer.decode
-
     def next_tokens(t):
         idx = np.argsort(-t.next_token_logprobs)[:top]
-        return [[decode([int(i)]), round(float(np.exp(t.next_token_logprobs[i])), 6)] for i in idx]
+        text = cached.str_tokens(trace.model, idx)
+        return [[text[j], round(float(np.exp(t.next_token_logprobs[i])), 6)] for j, i in enumerate(idx)]
 
     out = {"tokens": list(trace.str_tokens), "next_token": next_tokens(trace)}
     for sid, acts in trace.saes.items():

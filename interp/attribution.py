@@ -82,6 +82,8 @@ def _scope(hook_name: str) -> tuple[int, bool]:
 
 
 def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int, max_tokens: int = 256) -> FeatureAttribution:
+    """Implementation behind TransformerLensBackend.attribute(AttributionRequest): it reads TL's W_O and
+    hook_z / hook_v, so it takes that backend (the app reaches it only through the backend verb)."""
     model, sae = backend.model, backend.sae(sae_id)
     cfg = model.cfg
     if not 0 <= feature < sae.cfg.d_sae:

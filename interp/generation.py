@@ -1,14 +1,12 @@
-"""Steered sampling with a KV cache, and the per-token KL between a steered and a base run (torch)."""
+"""Steered sampling and the per-token KL between a steered and a base run (torch). Implementation behind
+backend.generate / backend.per_token_kl: it uses only the backend primitives of interp.backends.common."""
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformer_lens import TransformerLensKeyValueCache
 
-from interp import lean_forward
 from interp.requests import GenerateRequest
 from interp.steering import steering_hooks
 
@@ -32,38 +30,27 @@ def _sample(logits: torch.Tensor, req: GenerateRequest, gen: torch.Generator) ->
 
 
 def generate(backend, req: GenerateRequest) -> Generation:
-    """Decode one token at a time with a KV cache (lean_forward for GPT-2-style models, TransformerLens
-    otherwise). Steering hooks are told the absolute position of each step (`offset`), so generated
-    tokens are steered like prompt tokens."""
-    model = backend.model
+    """Decode one token at a time through the backend's decode_session (a KV cache where it has one).
+    Steering hooks are told the absolute position of each step (`offset`), so generated tokens are
+    steered like prompt tokens. Called by backend.generate(req); the backend holds the lock and counts."""
     tokens, _ = backend.to_tokens(req.trace.prompt, req.trace.max_tokens)
-    n_prompt = tokens.shape[1]
-    budget = min(req.max_new_tokens, model.cfg.n_ctx - n_prompt)
+    n_prompt, n_ctx = tokens.shape[1], backend.info.n_ctx
+    budget = min(req.max_new_tokens, n_ctx - n_prompt)
     gen = torch.Generator().manual_seed(req.seed)
     offset = [0]
     out = tokens[0].tolist()
-    # inference_mode, not no_grad: decode steps are tiny, and autograd bookkeeping is a visible share of them
-    with backend.lock, torch.inference_mode():
-        fwd = steering_hooks(req.trace.active_steering, backend.sae, pos_offset=lambda: offset[0])
-        if lean_forward.supports(model, [name for name, _ in fwd]):
-            lean = lean_forward.LeanForward(model, fwd)  # only the last position's logits are sampled from
-            step, ctx = (lambda t: lean(t, last_logits_only=True)), contextlib.nullcontext()
-        else:  # any other architecture or hook point: TransformerLens's own forward with its KV cache
-            cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, 1)
-            step, ctx = (lambda t: model(t, past_kv_cache=cache)), model.hooks(fwd_hooks=fwd)
-        with ctx:
-            logits = step(tokens)
-            backend.forward_passes += 1
-            for _ in range(budget):
-                offset[0] = len(out)
-                nxt = _sample(logits[0, -1].float(), req, gen)
-                out.append(nxt)
-                if len(out) >= model.cfg.n_ctx:
-                    break
-                logits = step(torch.full((1, 1), nxt))
+    fwd = steering_hooks(req.trace.active_steering, backend.sae, pos_offset=lambda: offset[0])
+    with backend.decode_session(fwd) as step:
+        logits = step(tokens)
+        for _ in range(budget):
+            offset[0] = len(out)
+            nxt = _sample(logits[0, -1].float(), req, gen)
+            out.append(nxt)
+            if len(out) >= n_ctx:
+                break
+            logits = step(torch.full((1, 1), nxt))
     new = out[n_prompt:]
-    return Generation(n_prompt, tuple(out), backend.str_tokens(new) if new else (),
-                      model.tokenizer.decode(new))
+    return Generation(n_prompt, tuple(out), backend.str_tokens(new) if new else (), backend.decode(new))
 
 
 def per_token_kl(backend, tokens: tuple[int, ...], steering, start: int) -> np.ndarray:

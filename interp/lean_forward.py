@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from interp.backends import tl_patches
+
 RESID_POINTS = ("hook_resid_pre", "hook_resid_mid", "hook_resid_post")
 RECORDABLE = RESID_POINTS + ("hook_attn_out", "hook_mlp_out", "attn.hook_pattern", "attn.hook_v", "attn.hook_z")
 RECORDABLE_TOP = ("hook_embed", "hook_pos_embed")
@@ -78,11 +80,11 @@ def prepare(model) -> None:
 
 
 def _weights(model) -> _Weights:
-    w = getattr(model, "_lean_weights", None)
+    w = tl_patches.attached(model)
     if w is None or w.source != model.blocks[0].attn.W_Q.data_ptr():
         with torch.no_grad():
             w = _Weights(model)
-        object.__setattr__(model, "_lean_weights", w)  # not a submodule or buffer: invisible to state_dict
+        tl_patches.attach(model, w)  # not a submodule or buffer: invisible to state_dict
     return w
 
 

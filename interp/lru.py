@@ -52,3 +52,23 @@ class BoundedLRU:
     def __iter__(self):
         """Keys, least recently used first."""
         return iter(list(self._items))
+
+
+def deep_nbytes(value, _depth: int = 0) -> int:
+    """Bytes a cached result holds: numpy arrays and tensors by their buffers, containers and frozen
+    dataclasses by their parts, anything else as 64 bytes (one small Python object)."""
+    n = getattr(value, "nbytes", None)
+    if isinstance(n, int):
+        return n
+    if _depth > 6:
+        return 64
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(deep_nbytes(k, _depth + 1) + deep_nbytes(v, _depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return 64 + sum(deep_nbytes(v, _depth + 1) for v in value)
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields:
+        return sum(deep_nbytes(getattr(value, f), _depth + 1) for f in fields)
+    return 64

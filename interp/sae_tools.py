@@ -1,6 +1,8 @@
 """SAE-side questions about a loaded backend (torch): feature detail, splice health, config mismatches.
 
-None of these run the model except splice_metrics (three forward passes through backend.run).
+Implementation behind the backend's verbs of the same names (interp.backends.api): these use only the
+backend primitives of interp.backends.common (sae(), unembed_matrix(), str_tokens(), has_hook(), run()).
+None of them run the model except splice_metrics (three forward passes through backend.run).
 """
 from __future__ import annotations
 
@@ -19,13 +21,12 @@ def feature_activations(backend, sae_id: str, inputs: np.ndarray, feature: int) 
 def feature_logit_effects(backend, sae_id: str, feature: int, k: int = 10) -> dict:
     """Tokens the decoder direction promotes / suppresses through the unembedding: W_dec[f] @ W_U
     (direct effect only: the final LayerNorm's scale and later layers are ignored)."""
-    model = backend.model
     with torch.no_grad():
-        effect = backend.sae(sae_id).W_dec[feature] @ model.W_U  # [vocab]
+        effect = backend.sae(sae_id).W_dec[feature] @ backend.unembed_matrix()  # [vocab]
         up, down = effect.topk(k), (-effect).topk(k)
-    dec = model.tokenizer.decode
-    return {"promoted": [(dec([int(i)]), float(v)) for v, i in zip(up.values, up.indices)],
-            "suppressed": [(dec([int(i)]), -float(v)) for v, i in zip(down.values, down.indices)]}
+    text = backend.str_tokens
+    return {"promoted": [(text([int(i)])[0], float(v)) for v, i in zip(up.values, up.indices)],
+            "suppressed": [(text([int(i)])[0], -float(v)) for v, i in zip(down.values, down.indices)]}
 
 
 def decoder_norm(backend, sae_id: str, feature: int) -> float:
@@ -71,7 +72,7 @@ def mismatch_warnings(backend, sae_id: str, n_pos: int) -> list[str]:
     for key, value in expected.items():
         if key in loaded and loaded[key] != value:
             out.append(f"The SAE expects the model loaded with {key}={value}, but it was loaded with {key}={loaded[key]}.")
-    if meta.hook_name not in backend.model.hook_dict:
+    if not backend.has_hook(meta.hook_name):
         out.append(f"The SAE reads {meta.hook_name}, which this model does not have.")
     if meta.prepend_bos is False:
         out.append("The SAE was trained without BOS, but the app always prepends BOS.")

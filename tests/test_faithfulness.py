@@ -50,10 +50,11 @@ def test_sparse_decode_gives_the_dense_reconstruction(backend, monkeypatch):
     from sae_lens import StandardSAE, StandardSAEConfig
 
     from interp.backends import transformer_lens as tlb
+    from interp.backends import common
 
     req = build_request(saes=("blocks.2.hook_resid_post",))
     dense = backend.trace(req).saes["blocks.2.hook_resid_post"]
-    monkeypatch.setattr(tlb, "SPARSE_DECODE_BELOW", 1.0)  # force the sparse path (k=32 of 768 is 4 %)
+    monkeypatch.setattr(common, "SPARSE_DECODE_BELOW", 1.0)  # force the sparse path (k=32 of 768 is 4 %)
     sparse = backend.trace(req).saes["blocks.2.hook_resid_post"]
     np.testing.assert_allclose(sparse.error_norm, dense.error_norm, rtol=1e-5, atol=1e-5)
     assert abs(sparse.fvu - dense.fvu) < 1e-6

@@ -9,7 +9,6 @@ from components import cached, session
 from components.charts_ui import show
 from components.page import current_trace
 from components.run_record_ui import record_panel
-from interp import sae_tools
 from interp.charts.common import token_labels
 from interp.charts.compare import (attention_diff_frame, attention_diff_heatmap, contribution_bars, contribution_frame,
                                    feature_diff_frame, head_diff_frame, head_diff_grid, source_chart, token_rows_frame,
@@ -121,9 +120,8 @@ with tab_two:
             show(attention_diff_heatmap(attention_diff_frame(trace, trace_b, layer, head),
                                         f"L{layer}H{head}: attention A - B (red: more in A)"),
                  fixed_width=True, export=f"attention_diff_L{layer}H{head}")
-            backend = cached.load_backend(trace.model)
-            fa = sae_tools.all_feature_activations(backend, sae_id, acts.inputs)[1:]
-            fb = sae_tools.all_feature_activations(backend, sae_id, trace_b.saes[sae_id].inputs)[1:]
+            fa = cached.all_feature_activations(trace.model, sae_id, acts.inputs)[1:]
+            fb = cached.all_feature_activations(trace.model, sae_id, trace_b.saes[sae_id].inputs)[1:]
             diff = feature_diff_frame(fa, fb, labels)
             st.markdown(f"**Features of {sae_id} that differ most** (max over tokens, BOS excluded; and at each "
                         "prompt's last token)")

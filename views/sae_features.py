@@ -8,7 +8,7 @@ from components.charts_ui import show
 from components.page import current_trace
 from components.run_record_ui import record_panel
 from components.steering_ui import steering_ui
-from interp import hooks, sae_tools
+from interp import hooks
 from interp.charts.common import token_labels
 from interp.charts.sae import token_feature_heatmap, top_features_frame
 from interp.charts.steering import feature_activation_chart, kl_chart, next_token_comparison
@@ -23,7 +23,6 @@ if not trace.saes:
     st.stop()
 sae_id = next(iter(trace.saes))
 acts = trace.saes[sae_id]
-backend = cached.load_backend(trace.model)
 labels = cached.sae_labels(trace.model, sae_id)
 spec = REGISTRY.get(trace.model).sae(sae_id)
 body = slice(1, None) if trace.n_pos > 1 else slice(None)
@@ -33,7 +32,7 @@ c1.metric("SAE", hooks.short(sae_id), help=f"SAE {sae_id!r} reads {spec.hook}")
 c2.metric("Latents", f"{acts.d_sae:,}")
 c3.metric("Mean L0 (non-BOS)", f"{acts.l0[body].mean():.1f}")
 c4.metric("Variance explained (this prompt)", f"{1 - acts.fvu:.2f}")
-for w in sae_tools.mismatch_warnings(backend, sae_id, trace.n_pos):
+for w in cached.mismatch_warnings(trace.model, sae_id, trace.n_pos):
     st.warning(w)
 
 df = top_features_frame(trace, sae_id, labels)
@@ -69,9 +68,9 @@ with tab_detail:
         st.info("This feature never fired on the held-out label text (a dead latent).")
     if spec.neuronpedia:
         st.link_button("Open on Neuronpedia", f"https://www.neuronpedia.org/{spec.neuronpedia}/{feature}")
-    feat_acts = sae_tools.feature_activations(backend, sae_id, acts.inputs, feature)
+    feat_acts = cached.feature_activations(trace.model, sae_id, acts.inputs, feature)
     show(feature_activation_chart(trace.str_tokens, feat_acts, feature), export=f"feature{feature}_activations")
-    eff = sae_tools.feature_logit_effects(backend, sae_id, feature)
+    eff = cached.feature_logit_effects(trace.model, sae_id, feature)
     left, right = st.columns(2)
     left.dataframe(pd.DataFrame(eff["promoted"], columns=["promoted token", "W_dec·W_U"]), hide_index=True)
     right.dataframe(pd.DataFrame(eff["suppressed"], columns=["suppressed token", "W_dec·W_U"]), hide_index=True)
@@ -104,7 +103,7 @@ def steering_section():
                f"{sae_id}. Only this section reruns when a slider moves.")
     candidates = list(dict.fromkeys(int(f) for f in df["feature"])) if not df.empty else [0]
     steers = steering_ui(sae_id, candidates, trace.n_pos, trace.str_tokens, max_act,
-                         lambda f: sae_tools.decoder_norm(backend, sae_id, f), float(acts.input_norm[body].mean()),
+                         lambda f: cached.decoder_norm(trace.model, sae_id, f), float(acts.input_norm[body].mean()),
                          label_of=lambda f: labels.get(str(f), {}).get("label", ""))
     g1, g2, g3 = st.columns(3)
     n_new = g1.slider("New tokens", 5, 60, key=session.bind("gen_n", 30, range(5, 61)))
@@ -121,7 +120,7 @@ def steering_section():
         st.error(str(e))
         return
     cmp = next_token_comparison(trace.next_token_logprobs, steered.next_token_logprobs,
-                                lambda i: backend.str_tokens([i])[0])
+                                lambda i: cached.str_tokens(trace.model, [i])[0])
     st.markdown("**Next token after the prompt: base vs steered**")
     st.dataframe(cmp, hide_index=True, column_config={
         "base": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0),
