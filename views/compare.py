@@ -29,7 +29,7 @@ labels = cached.sae_labels(trace.model, sae_id)
 labels_tok = token_labels(trace.str_tokens)
 
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-session.bind("sae_token", trace.n_pos - 1, range(1, trace.n_pos))
+session.bind_token("sae_token", trace.n_pos)
 pos = c1.selectbox("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p], key="sae_token")
 top_here = int(acts.top_idx[pos, 0])
 session.bind("sae_feature", top_here, lambda f: isinstance(f, int) and 0 <= f < acts.d_sae)

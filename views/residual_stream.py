@@ -52,7 +52,7 @@ lens = rc.logit_lens_frame(trace, logit_lens)
 show(rc.logit_lens_chart(lens), fixed_width=True, export="logit_lens")
 labels = token_labels(trace.str_tokens)
 pos = st.selectbox("Position", range(trace.n_pos), format_func=lambda p: labels[p],
-                   key=session.bind("lens_pos", trace.n_pos - 1, range(trace.n_pos)))
+                   key=session.bind_token("lens_pos", trace.n_pos, first=0))
 st.dataframe(rc.logit_lens_position_frame(trace, logit_lens, pos), hide_index=True,
              column_config={"prob": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
 record_panel(trace, "residual-stream")

@@ -37,17 +37,18 @@ for w in sae_tools.mismatch_warnings(backend, sae_id, trace.n_pos):
     st.warning(w)
 
 df = top_features_frame(trace, sae_id, labels)
-tab_tokens, tab_detail, tab_health, tab_steer = st.tabs(["Features per token", "Feature detail",
-                                                         "Reconstruction health", "Steering"])
-with tab_tokens:
+
+
+def render_tokens():
     st.caption("BOS is excluded, as sae-lens does when training and evaluating SAEs. share = the feature's "
                "activation / the sum of all activations at that token.")
     if df.empty:
         st.info("No feature is active on this prompt.")
     else:
         labels_tok = token_labels(trace.str_tokens)
-        pos = st.pills("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p],
-                       key=session.bind("sae_token", trace.n_pos - 1, range(1, trace.n_pos)))
+        picker = st.pills if trace.n_pos <= 41 else st.selectbox  # no wall of 255 token buttons
+        pos = picker("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p],
+                     key=session.bind_token("sae_token", trace.n_pos))
         pos = pos if pos is not None else trace.n_pos - 1
         st.dataframe(df[df["pos"] == pos].drop(columns=["pos"]), hide_index=True, column_config={
             "activation": st.column_config.NumberColumn(format="%.3f"),
@@ -56,7 +57,8 @@ with tab_tokens:
         st.download_button("Download top features (CSV)", df.to_csv(index=False), "sae_top_features.csv",
                            "text/csv", key="sae_csv", on_click="ignore")
 
-with tab_detail:
+
+def render_detail():
     default = int(df.iloc[0]["feature"]) if not df.empty else 0
     feature = st.number_input("Feature", 0, acts.d_sae - 1,
                               key=session.bind("sae_feature", default, lambda f: isinstance(f, int) and 0 <= f < acts.d_sae))
@@ -77,7 +79,8 @@ with tab_detail:
     right.dataframe(pd.DataFrame(eff["suppressed"], columns=["suppressed token", "W_dec·W_U"]), hide_index=True)
     st.caption("Direct effect of the decoder direction through the unembedding (final LayerNorm scale ignored).")
 
-with tab_health:
+
+def render_health():
     m = cached.splice_metrics(TraceRequest(trace.model, trace.prompt), sae_id)
     if m:
         h1, h2, h3, h4 = st.columns(4)
@@ -140,5 +143,12 @@ def steering_section():
                  steered_gen=steered_gen)
 
 
-with tab_steer:
-    steering_section()
+# One view at a time: only the visible view computes (hidden tabs used to recompute after every Run).
+VIEWS = {"tokens": ("Features per token", render_tokens), "detail": ("Feature detail", render_detail),
+         "health": ("Reconstruction health", render_health), "steering": ("Steering", steering_section)}
+view = st.segmented_control("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], label_visibility="collapsed",
+                            key=session.bind("sae_view", "tokens", VIEWS)) or "tokens"
+with st.spinner(f"Computing {VIEWS[view][0].lower()}…"):  # the one busy indicator for the view
+    VIEWS[view][1]()
+if view != "steering":  # the steering view draws its own record (inside its fragment)
+    record_panel(trace, "sae-features")
