@@ -10,7 +10,7 @@ from components.run_record_ui import record_panel
 from components.steering_ui import steering_ui
 from interp import hooks, sae_tools
 from interp.charts.common import token_labels
-from interp.charts.sae import token_feature_heatmap, top_features_frame
+from interp.charts.sae import ALWAYS_ON, always_on, token_feature_heatmap, top_features_frame
 from interp.charts.steering import feature_activation_chart, kl_chart, next_token_comparison
 from interp.errors import InterpError
 from interp.registry import REGISTRY
@@ -37,6 +37,7 @@ for w in sae_tools.mismatch_warnings(backend, sae_id, trace.n_pos):
     st.warning(w)
 
 df = top_features_frame(trace, sae_id, labels)
+frequent = always_on(labels)
 
 
 def render_tokens():
@@ -52,7 +53,9 @@ def render_tokens():
         pos = pos if pos is not None else trace.n_pos - 1
         st.dataframe(df[df["pos"] == pos].drop(columns=["pos"]), hide_index=True, column_config={
             "activation": st.column_config.NumberColumn(format="%.3f"),
-            "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0)})
+            "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0),
+            "density": st.column_config.NumberColumn("firing density", format="percent",
+                                                      help="Share of held-out tokens the feature fires on")})
         show(token_feature_heatmap(df), export="sae_token_features")
         st.download_button("Download top features (CSV)", df.to_csv(index=False), "sae_top_features.csv",
                            "text/csv", key="sae_csv", on_click="ignore")
@@ -146,8 +149,15 @@ def steering_section():
 # One view at a time: only the visible view computes (hidden tabs used to recompute after every Run).
 VIEWS = {"tokens": ("Features per token", render_tokens), "detail": ("Feature detail", render_detail),
          "health": ("Reconstruction health", render_health), "steering": ("Steering", steering_section)}
-view = st.segmented_control("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], label_visibility="collapsed",
-                            key=session.bind("sae_view", "tokens", VIEWS)) or "tokens"
+pick, hide = st.columns([3, 1], vertical_alignment="center")
+view = pick.segmented_control("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], label_visibility="collapsed",
+                              key=session.bind("sae_view", "tokens", VIEWS)) or "tokens"
+if frequent and hide.toggle("Hide always-on features", key=session.bind("sae_hide_always_on", True),
+                            help=f"Features that fire on at least {ALWAYS_ON:.0%} of held-out tokens."):
+    df = df[~df["feature"].isin(frequent)]  # every ranking below: the token table, the heatmap, the pickers
+    st.caption("Hidden from the rankings: always-on features " + ", ".join(
+        f"{f} ({d:.0%} of tokens)" for f, d in sorted(frequent.items(), key=lambda x: -x[1]))
+        + ". They fire on nearly every token, like a bias, and say little about it; turn the toggle off to see them.")
 with st.spinner(f"Computing {VIEWS[view][0].lower()}…"):  # the one busy indicator for the view
     VIEWS[view][1]()
 if view != "steering":  # the steering view draws its own record (inside its fragment)
