@@ -7,6 +7,7 @@ st.set_page_config(page_title="Attention & SAE explorer", page_icon="🔎", layo
 
 from components import cached, session  # noqa: E402
 from components.examples import EXAMPLES  # noqa: E402
+from components.presentation import toggle_ui as presentation_toggle  # noqa: E402
 from components.prompt_ui import sidebar_ui  # noqa: E402
 from components.run_record_ui import examples_ui, load_ui  # noqa: E402
 from interp.errors import LoadError  # noqa: E402
@@ -15,6 +16,7 @@ from interp.registry import DEFAULT_MODEL  # noqa: E402
 for message in session.init():
     st.warning(message)
 sidebar_ui()
+presentation_toggle()
 examples_ui(EXAMPLES)
 load_ui()
 

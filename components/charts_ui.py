@@ -10,15 +10,32 @@ browser). The images are made only when the user clicks (deferred download data)
 """
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from components import presentation
+
 AXES_ROOM = 150  # rotated token labels, axis titles, chart title
 
 
+def wrap_title(chart, width):
+    """Split a long title over lines that fit the chart's width (Vega clips a title wider than its chart)."""
+    title = getattr(chart, "title", alt.Undefined)
+    if isinstance(title, str) and isinstance(width, (int, float)) and len(title) * 7 > width:
+        return chart.properties(title=textwrap.wrap(title, max(20, int(width) // 7)))
+    return chart
+
+
 def show(chart, *, fixed_width: bool = False, key: str | None = None, export: str | None = None):
-    """Draw `chart`; with export="name", add CSV/PNG/SVG downloads named name.csv/.png/.svg."""
+    """Draw `chart`; with export="name", add CSV/PNG/SVG downloads named name.csv/.png/.svg. fixed_width marks a
+    heatmap: its own size normally, the main column's width in presentation mode."""
+    chart = wrap_title(chart, getattr(chart, "width", alt.Undefined))
+    if presentation.on():
+        chart = presentation.style(chart, heatmap=fixed_width)
+        fixed_width = False
     height = getattr(chart, "height", alt.Undefined)
     kwargs = {"height": int(height) + AXES_ROOM} if isinstance(height, (int, float)) else {}
     if fixed_width:

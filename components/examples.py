@@ -25,7 +25,7 @@ EXAMPLES: list[Example] = [
             "sentence into scripture-like text. Compare the base and steered continuations.",
             "sae-features",
             _run("She walked into the room and", "blocks.2.hook_resid_post",
-                 steer_f0=464, steer_a0=1.5)),
+                 steer_f0=464, steer_a0=1.5, sae_view="steering")),
     Example("Previous-token head (L2H3)",
             "L2H3 attends mostly to the token just before the query: the diagonal stripe below the main diagonal.",
             "attention",

@@ -20,9 +20,10 @@ def outputs(trace, steered=None, base_gen=None, steered_gen=None, top: int = 5) 
 
     out = {"tokens": list(trace.str_tokens), "next_token": next_tokens(trace)}
     for sid, acts in trace.saes.items():
-        out["top_features"] = {"sae": sid, "per_token": [
+        # BOS excluded, as on the SAE page: per_token[i] is position first_pos + i
+        out["top_features"] = {"sae": sid, "first_pos": 1, "per_token": [
             [[int(f), round(float(a), 5)] for f, a in zip(acts.top_idx[p, :3], acts.top_act[p, :3]) if a > 0]
-            for p in range(trace.n_pos)]}
+            for p in range(1, trace.n_pos)]}
     if steered is not None:
         out["steered_next_token"] = next_tokens(steered)
     if base_gen is not None:

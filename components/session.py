@@ -22,6 +22,7 @@ from interp.registry import DEFAULT_MODEL, REGISTRY
 
 MODEL, PROMPT, SAE = "model", "prompt", "sae"
 _STORE, _DEFAULTS, _PENDING = "_view_state", "_view_defaults", "_pending_page"
+_TOKEN_FOR = "_token_for"  # token widget key -> the (model, prompt) its value was picked on
 MAX_STEERS = 3
 
 
@@ -34,7 +35,8 @@ VIEW_STATE: dict[str, Callable[[str], object]] = {
     "attn_layer": int, "attn_head": int, "attn_bos": str, "attn_score": str, "bertviz_hide_bos": _bool,
     "resid_bos": _bool, "resid_per_pos": _bool, "resid_log": _bool, "resid_sqrt_d": _bool, "lens_pos": int,
     "sae_token": int, "sae_feature": int, "gen_n": int, "gen_temp": float, "gen_seed": int,
-    "steer_where": str, "steer_start": int, "prompt2": str,
+    "steer_where": str, "steer_start": int, "prompt2": str, "sae_view": str, "presentation": _bool,
+    "sae_hide_always_on": _bool,
     **{f"steer_f{i}": int for i in range(MAX_STEERS)},
     **{f"steer_a{i}": float for i in range(MAX_STEERS)},
     **{f"steer_mode{i}": str for i in range(MAX_STEERS)},
@@ -67,6 +69,8 @@ def init() -> list[str]:
                 except (ValueError, KeyError):
                     messages.append(f"Ignored {key}={st.query_params[key]!r} in the link (not a valid value).")
         st.session_state[_STORE], st.session_state[_DEFAULTS] = store, {}
+        run = (st.session_state[MODEL], st.session_state[PROMPT])  # the link's positions belong to its prompt
+        st.session_state[_TOKEN_FOR] = {k: run for k in ("sae_token", "lens_pos") if k in store}
     return messages
 
 
@@ -104,6 +108,19 @@ def bind(key: str, default, valid: Container | Callable[[object], bool] | None =
     return key
 
 
+def bind_token(key: str, n_pos: int, first: int = 1):
+    """bind() for a token position: the last token by default, and again after a new prompt (a position kept
+    from the old prompt would point at an arbitrary token of the new one), unless the link or a run record
+    named a position together with this prompt and it fits."""
+    run = (choice().model, choice().prompt)
+    owners = st.session_state.setdefault(_TOKEN_FOR, {})
+    if owners.get(key, run) != run:  # a new prompt (or model) since this token was picked
+        st.session_state.pop(key, None)
+        st.session_state[_STORE].pop(key, None)
+    owners[key] = run
+    return bind(key, n_pos - 1, range(first, n_pos))
+
+
 def sync_url() -> None:
     """Mirror the run and every kept view setting that differs from its default into the URL."""
     c = choice()
@@ -136,6 +153,7 @@ def apply(state: dict, page: str | None = None) -> None:
         st.session_state[SAE] = state[SAE]
         st.session_state["sae_box"] = state[SAE]
     store = st.session_state[_STORE]
+    st.session_state.pop(_TOKEN_FOR, None)  # the record's token positions belong to its prompt
     for key in VIEW_STATE:
         st.session_state.pop(key, None)
         store.pop(key, None)

@@ -23,12 +23,13 @@ def free_port() -> int:
 
 
 def start(log=subprocess.DEVNULL, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
-    """Start the app offline and wait for its health check; returns (process, base URL). `log`: a file for the
+    """Start the app offline (scripts/serve.py: `streamlit run app.py` with the heavy imports started at once) and
+    wait for its health check; returns (process, base URL). `log`: a file for the
     server's output (not a pipe nobody reads: a full pipe blocks the server)."""
     port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "scripts/serve.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -54,3 +55,20 @@ def stop(proc: subprocess.Popen) -> None:
 def launch_chromium(playwright):
     """Headless Debian chromium through Playwright from PyPI."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+# True once the app root's script state has read "notRunning" for 300 ms in a row: a click or a URL change starts
+# its rerun a moment later, so one "notRunning" reading alone could be the state before the rerun began.
+_IDLE_JS = """() => {
+  const state = document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
+  const now = performance.now();
+  if (state !== 'notRunning') { window.__idleSince = null; return false; }
+  window.__idleSince = window.__idleSince ?? now;
+  return now - window.__idleSince >= 300;
+}"""
+
+
+def wait_idle(page, timeout_ms: int = 120_000):
+    """Wait until Streamlit has finished the current run (the app root's data-test-script-state)."""
+    page.evaluate("() => { window.__idleSince = null; }")
+    page.wait_for_function(_IDLE_JS, polling=100, timeout=timeout_ms)

@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from scripts import app_server  # noqa: E402  (one way to start the app and Chromium, shared with the bench)
-from scripts.app_server import CHROMIUM  # noqa: E402,F401  (tests import it from here)
+from scripts.app_server import CHROMIUM, wait_idle  # noqa: E402,F401  (tests import them from here)
 
 OUTPUT = ROOT / "tests" / "output"
 
@@ -73,9 +73,3 @@ def browser():
         b = app_server.launch_chromium(p)
         yield b
         b.close()
-
-
-def wait_idle(page):
-    """Wait until Streamlit has finished the current run (its status widget is gone)."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)

@@ -99,7 +99,7 @@ def test_page_switch_runs_no_forward_pass():
     at.switch_page("views/residual_stream.py").run()  # reads the attention view's cached trace
     assert_clean(at)
     assert backend.forward_passes == before
-    at.switch_page("views/sae_features.py").run()  # first visit: splice metrics and base/steered generation
+    at.switch_page("views/sae_features.py").run()  # first visit: the visible view (features per token)
     at.switch_page("views/compare.py").run()  # first visit: the feature split runs its own hooked pass
     warm = backend.forward_passes
     for view in VIEWS + VIEWS:
@@ -162,7 +162,7 @@ LABEL_464 = ' God / \\n /  the'  # assets/tiny-austen-bible/saes/blocks.2.hook_r
 
 
 def test_steering_slider_changes_the_generated_text():
-    at = new_app(prompt="She walked into the room and")
+    at = new_app(prompt="She walked into the room and", sae_view="steering")
     at.switch_page("views/sae_features.py").run()
     texts = lambda: [t.value for t in at.text]  # noqa: E731 - base and steered continuations
     base, steered = texts()

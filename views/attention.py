@@ -3,7 +3,7 @@ from functools import partial
 
 import streamlit as st
 
-from components import cached, session
+from components import cached, presentation, session
 from components.charts_ui import show
 from components.page import current_trace
 from components.run_record_ui import record_panel
@@ -18,7 +18,8 @@ st.caption(
     "Attention shows where information *can* move; it is not by itself an explanation of the output."
 )
 trace = current_trace()
-WINDOW = 96  # positions per heatmap: keeps a chart to <= 9,216 cells, so the browser never stalls
+# positions per heatmap: <= 9,216 cells, so the browser never stalls; fewer in presentation mode (16-px labels)
+WINDOW = presentation.WINDOW_POSITIONS if presentation.on() else 96
 
 
 left, mid, right = st.columns([1, 1, 2])
@@ -29,9 +30,11 @@ bos = right.radio("BOS / attention sink", list(BOS_MODES), horizontal=True, key=
 window = None
 if trace.n_pos > WINDOW:
     start = st.slider(f"Window: {WINDOW} of {trace.n_pos} positions, starting at", 0, trace.n_pos - WINDOW,
-                      trace.n_pos - WINDOW, key="attn_window")
+                      trace.n_pos - WINDOW, key=f"attn_window_{WINDOW}")
     window = (start, start + WINDOW)
-    st.info(f"Long prompt: showing positions {start}-{start + WINDOW - 1}. Move the window to see the rest.")
+    st.info(f"Long prompt: showing positions {start}-{start + WINDOW - 1}. Move the window to see the rest."
+            + (f" Keys before position {start} (BOS included) are outside the window, so the rows drawn here sum "
+               "to less than 1: the rest of each row's attention went to those earlier keys." if start > 0 else ""))
 frame = attention_frame(trace, layer, head, bos=bos, window=window)
 cap = color_cap(trace, layer, head) if bos == "cap" else 1.0
 show(attention_heatmap(frame, f"L{layer}H{head} · {BOS_MODES[bos]}", color_max=cap), fixed_width=True,

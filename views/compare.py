@@ -11,7 +11,8 @@ from components.page import current_trace
 from components.run_record_ui import record_panel
 from interp.charts.common import token_labels
 from interp.charts.compare import (attention_diff_frame, attention_diff_heatmap, contribution_bars, contribution_frame,
-                                   feature_diff_frame, head_diff_frame, head_diff_grid, source_chart, token_rows_frame,
+                                   feature_diff_frame, first_difference, head_diff_frame, head_diff_grid, source_chart,
+                                   token_rows_frame,
                                    token_rows_heatmap)
 from interp.errors import InterpError
 
@@ -28,7 +29,7 @@ labels = cached.sae_labels(trace.model, sae_id)
 labels_tok = token_labels(trace.str_tokens)
 
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-session.bind("sae_token", trace.n_pos - 1, range(1, trace.n_pos))
+session.bind_token("sae_token", trace.n_pos)
 pos = c1.selectbox("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p], key="sae_token")
 top_here = int(acts.top_idx[pos, 0])
 session.bind("sae_feature", top_here, lambda f: isinstance(f, int) and 0 <= f < acts.d_sae)
@@ -113,9 +114,13 @@ with tab_two:
         except InterpError as e:
             st.error(str(e))
         else:
-            if trace_b.n_pos != trace.n_pos:
-                st.info(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}: attention is compared by position over "
-                        f"the first {min(trace.n_pos, trace_b.n_pos)}.")
+            n, first = min(trace.n_pos, trace_b.n_pos), first_difference(trace.str_tokens, trace_b.str_tokens)
+            if trace_b.n_pos != trace.n_pos and first is not None:
+                st.warning(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}, and they differ from position "
+                           f"{first} on: attention is compared by position over the first {n}, so after position "
+                           f"{first} a cell may compare different words. Labels show both tokens where they differ.")
+            elif trace_b.n_pos != trace.n_pos:
+                st.info(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}: attention is compared over the first {n}.")
             show(head_diff_grid(head_diff_frame(trace, trace_b)), export="head_attention_change")
             show(attention_diff_heatmap(attention_diff_frame(trace, trace_b, layer, head),
                                         f"L{layer}H{head}: attention A - B (red: more in A)"),

@@ -50,9 +50,15 @@ st.caption("Each layer's residual is passed through the final LayerNorm (with it
 logit_lens = cached.logit_lens(session.request())
 lens = rc.logit_lens_frame(trace, logit_lens)
 show(rc.logit_lens_chart(lens), fixed_width=True, export="logit_lens")
+echo = rc.lens_echoes_input(trace, logit_lens)
+if echo > 0.5:
+    st.caption(f"Row pre 0 predicts the input token itself at {100 * echo:.0f} % of positions. That is not a "
+               "prediction: pre 0 is the token's embedding alone, and with tied embeddings (the unembedding is the "
+               "embedding matrix transposed, as in GPT-2 and both embedded models) an embedding scores highest on "
+               "its own token.")
 labels = token_labels(trace.str_tokens)
 pos = st.selectbox("Position", range(trace.n_pos), format_func=lambda p: labels[p],
-                   key=session.bind("lens_pos", trace.n_pos - 1, range(trace.n_pos)))
+                   key=session.bind_token("lens_pos", trace.n_pos, first=0))
 st.dataframe(rc.logit_lens_position_frame(trace, logit_lens, pos), hide_index=True,
              column_config={"prob": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
 record_panel(trace, "residual-stream")

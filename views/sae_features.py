@@ -10,7 +10,7 @@ from components.run_record_ui import record_panel
 from components.steering_ui import steering_ui
 from interp import hooks
 from interp.charts.common import token_labels
-from interp.charts.sae import token_feature_heatmap, top_features_frame
+from interp.charts.sae import ALWAYS_ON, always_on, token_feature_heatmap, top_features_frame
 from interp.charts.steering import feature_activation_chart, kl_chart, next_token_comparison
 from interp.errors import InterpError
 from interp.registry import REGISTRY
@@ -36,26 +36,31 @@ for w in cached.mismatch_warnings(trace.model, sae_id, trace.n_pos):
     st.warning(w)
 
 df = top_features_frame(trace, sae_id, labels)
-tab_tokens, tab_detail, tab_health, tab_steer = st.tabs(["Features per token", "Feature detail",
-                                                         "Reconstruction health", "Steering"])
-with tab_tokens:
+frequent = always_on(labels)
+
+
+def render_tokens():
     st.caption("BOS is excluded, as sae-lens does when training and evaluating SAEs. share = the feature's "
                "activation / the sum of all activations at that token.")
     if df.empty:
         st.info("No feature is active on this prompt.")
     else:
         labels_tok = token_labels(trace.str_tokens)
-        pos = st.pills("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p],
-                       key=session.bind("sae_token", trace.n_pos - 1, range(1, trace.n_pos)))
+        picker = st.pills if trace.n_pos <= 41 else st.selectbox  # no wall of 255 token buttons
+        pos = picker("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p],
+                     key=session.bind_token("sae_token", trace.n_pos))
         pos = pos if pos is not None else trace.n_pos - 1
         st.dataframe(df[df["pos"] == pos].drop(columns=["pos"]), hide_index=True, column_config={
             "activation": st.column_config.NumberColumn(format="%.3f"),
-            "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0)})
+            "share": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0),
+            "density": st.column_config.NumberColumn("firing density", format="percent",
+                                                      help="Share of held-out tokens the feature fires on")})
         show(token_feature_heatmap(df), export="sae_token_features")
         st.download_button("Download top features (CSV)", df.to_csv(index=False), "sae_top_features.csv",
                            "text/csv", key="sae_csv", on_click="ignore")
 
-with tab_detail:
+
+def render_detail():
     default = int(df.iloc[0]["feature"]) if not df.empty else 0
     feature = st.number_input("Feature", 0, acts.d_sae - 1,
                               key=session.bind("sae_feature", default, lambda f: isinstance(f, int) and 0 <= f < acts.d_sae))
@@ -76,7 +81,8 @@ with tab_detail:
     right.dataframe(pd.DataFrame(eff["suppressed"], columns=["suppressed token", "W_dec·W_U"]), hide_index=True)
     st.caption("Direct effect of the decoder direction through the unembedding (final LayerNorm scale ignored).")
 
-with tab_health:
+
+def render_health():
     m = cached.splice_metrics(TraceRequest(trace.model, trace.prompt), sae_id)
     if m:
         h1, h2, h3, h4 = st.columns(4)
@@ -139,5 +145,19 @@ def steering_section():
                  steered_gen=steered_gen)
 
 
-with tab_steer:
-    steering_section()
+# One view at a time: only the visible view computes (hidden tabs used to recompute after every Run).
+VIEWS = {"tokens": ("Features per token", render_tokens), "detail": ("Feature detail", render_detail),
+         "health": ("Reconstruction health", render_health), "steering": ("Steering", steering_section)}
+pick, hide = st.columns([3, 1], vertical_alignment="center")
+view = pick.segmented_control("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], label_visibility="collapsed",
+                              key=session.bind("sae_view", "tokens", VIEWS)) or "tokens"
+if frequent and hide.toggle("Hide always-on features", key=session.bind("sae_hide_always_on", True),
+                            help=f"Features that fire on at least {ALWAYS_ON:.0%} of held-out tokens."):
+    df = df[~df["feature"].isin(frequent)]  # every ranking below: the token table, the heatmap, the pickers
+    st.caption("Hidden from the rankings: always-on features " + ", ".join(
+        f"{f} ({d:.0%} of tokens)" for f, d in sorted(frequent.items(), key=lambda x: -x[1]))
+        + ". They fire on nearly every token, like a bias, and say little about it; turn the toggle off to see them.")
+with st.spinner(f"Computing {VIEWS[view][0].lower()}…"):  # the one busy indicator for the view
+    VIEWS[view][1]()
+if view != "steering":  # the steering view draws its own record (inside its fragment)
+    record_panel(trace, "sae-features")

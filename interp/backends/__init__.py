@@ -40,6 +40,15 @@ def heavy_imports():
     return torch
 
 
+def start_heavy_imports() -> threading.Thread:
+    """Run heavy_imports() in a daemon thread, at the server process's start (scripts/serve.py): by the time the
+    first browser session asks for a model, torch, TransformerLens and sae-lens are imported, or that session
+    waits on the same lock for the rest (never a second, concurrent import)."""
+    thread = threading.Thread(target=heavy_imports, name="heavy-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 def load_backend(model_name: str, progress=None):
     """Load a registry model and return its TransformerLensBackend. progress(fraction, text) is optional."""
     heavy_imports()

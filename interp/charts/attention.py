@@ -47,9 +47,13 @@ def color_cap(trace, layer: int, head: int) -> float:
 
 def attention_heatmap(df: pd.DataFrame, title: str, color_max: float = 1.0) -> alt.Chart:
     order = df.drop_duplicates("query_pos").sort_values("query_pos")["query"].tolist()
+    side = max(260, min(760, 26 * len(order)))
+    # past 32 rows an 11-px label is taller than its row: shrink the labels rather than let them overlap
+    font = {"labelFontSize": max(6.0, side / len(order) - 1.5)} if len(order) > 32 else {}
     base = alt.Chart(df).encode(
-        x=alt.X("key:N", sort=order, title="key (attended-to token)", axis=alt.Axis(labelAngle=-60, labelOverlap=False)),
-        y=alt.Y("query:N", sort=order, title="query (attending token)", axis=alt.Axis(labelOverlap=False)),
+        x=alt.X("key:N", sort=order, title="key (attended-to token)",
+                axis=alt.Axis(labelAngle=-60, labelOverlap=False, **font)),
+        y=alt.Y("query:N", sort=order, title="query (attending token)", axis=alt.Axis(labelOverlap=False, **font)),
     )
     masked = base.transform_filter("!isValid(datum.weight)").mark_rect(color="#e6e6e6").encode(
         tooltip=[alt.Tooltip("query:N"), alt.Tooltip("key:N"), alt.Tooltip("weight:Q", title="masked (causal)")]
@@ -59,7 +63,6 @@ def attention_heatmap(df: pd.DataFrame, title: str, color_max: float = 1.0) -> a
                         title="attention" if color_max >= 1 else f"attention (capped at {color_max:.2f})"),
         tooltip=[alt.Tooltip("query:N"), alt.Tooltip("key:N"), alt.Tooltip("weight:Q", format=".3f")],
     )
-    side = max(260, min(760, 26 * len(order)))
     return (masked + cells).properties(title=title, width=side, height=side)
 
 

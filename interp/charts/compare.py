@@ -27,7 +27,7 @@ def contribution_bars(df: pd.DataFrame, title: str) -> alt.Chart:
     kinds = [k for k in KIND_COLORS if k in set(df["kind"])]  # the legend lists only what is drawn
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("component:N", sort=None, title=None),
-        x=alt.X("contribution:Q", title="share of the pre-activation"),
+        x=alt.X("contribution:Q", title="contribution to the pre-activation (they add up to it)"),
         color=alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=[KIND_COLORS[k] for k in kinds]),
                         title="component"),
         tooltip=["component", "kind", alt.Tooltip("contribution:Q", format="+.4f")],
@@ -43,7 +43,7 @@ def source_chart(df: pd.DataFrame, title: str) -> alt.Chart:
                                                           scale=alt.Scale(domain=[0, 1])),
                                                 tooltip=["source", alt.Tooltip("attention:Q", format=".3f")])
     con = base.mark_bar().encode(
-        x=alt.X("contribution:Q", title="share of the feature's pre-activation"),
+        x=alt.X("contribution:Q", title="contribution to the feature's pre-activation"),
         color=alt.condition("datum.contribution >= 0", alt.value("#54a24b"), alt.value("#e45756")),
         tooltip=["source", alt.Tooltip("contribution:Q", format="+.4f")])
     height = max(120, 20 * len(data))
@@ -77,23 +77,34 @@ def attention_diff_frame(trace_a, trace_b, layer: int, head: int) -> pd.DataFram
     la, lb = token_labels(trace_a.str_tokens), token_labels(trace_b.str_tokens)
     q, k = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     keep = (k <= q).ravel()
+    both = [x if x == y else f"{x} | {y.split(':', 1)[1]}" for x, y in zip(la[:n], lb[:n])]  # "3:␣Darcy | ␣Bingley"
     return pd.DataFrame({
+        "query": [both[i] for i in q.ravel()], "key": [both[i] for i in k.ravel()],
         "query_pos": q.ravel(), "key_pos": k.ravel(), "query_a": [la[i] for i in q.ravel()],
         "query_b": [lb[i] for i in q.ravel()], "key_a": [la[i] for i in k.ravel()], "key_b": [lb[i] for i in k.ravel()],
         "weight_a": a.ravel(), "weight_b": b.ravel(), "difference": (a - b).ravel(),
     })[keep].reset_index(drop=True)
 
 
+def first_difference(str_a, str_b) -> int | None:
+    """The first position whose tokens differ (None if one prompt's tokens are a prefix of the other's)."""
+    return next((i for i, (a, b) in enumerate(zip(str_a, str_b)) if a != b), None)
+
+
 def attention_diff_heatmap(df: pd.DataFrame, title: str) -> alt.Chart:
+    """Labelled by token ("pos:A-token | B-token" where the prompts differ), never by bare position."""
     m = float(max(df["difference"].abs().max(), 1e-6)) if len(df) else 1.0
+    order = df.drop_duplicates("query_pos").sort_values("query_pos")["query"].tolist()
+    side = max(260, min(760, 26 * len(order)))
     return alt.Chart(df).mark_rect().encode(
-        x=alt.X("key_pos:O", title="key position"), y=alt.Y("query_pos:O", title="query position"),
+        x=alt.X("key:N", sort=order, title="key (A | B where they differ)",
+                axis=alt.Axis(labelAngle=-60, labelOverlap=False)),
+        y=alt.Y("query:N", sort=order, title="query (A | B where they differ)", axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("difference:Q", scale=alt.Scale(scheme="redblue", domain=[-m, m], reverse=True),
                         title="A - B"),
         tooltip=["query_a", "query_b", "key_a", "key_b", alt.Tooltip("weight_a:Q", format=".3f"),
                  alt.Tooltip("weight_b:Q", format=".3f"), alt.Tooltip("difference:Q", format="+.3f")],
-    ).properties(title=title, width=max(240, min(700, 22 * df["key_pos"].nunique())),
-                 height=max(240, min(700, 22 * df["query_pos"].nunique())))
+    ).properties(title=title, width=side, height=side)
 
 
 def head_diff_frame(trace_a, trace_b) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from interp.charts.common import token_labels
+from interp.charts.common import readable, token_labels
 
 
 def _positions(trace, include_bos: bool) -> range:
@@ -105,7 +105,7 @@ def logit_lens_frame(trace, lens) -> pd.DataFrame:
     L = trace.n_layers
     names = [f"pre {l}" for l in range(L)] + [f"post {L - 1} (final)"]
     return pd.DataFrame([{"stage": names[s], "stage_idx": s, "token": labels[p], "pos": p,
-                          "top1": lens.token_strings[int(lens.top_idx[s, p, 0])],
+                          "top1": readable(lens.token_strings[int(lens.top_idx[s, p, 0])]),
                           "prob": float(lens.top_prob[s, p, 0])}
                          for s in range(L + 1) for p in range(trace.n_pos)])
 
@@ -131,6 +131,12 @@ def logit_lens_position_frame(trace, lens, pos: int) -> pd.DataFrame:
     L = trace.n_layers
     names = [f"pre {l}" for l in range(L)] + [f"post {L - 1} (final)"]
     return pd.DataFrame([{"read from": names[s], "rank": r + 1,
-                          "token": lens.token_strings[int(lens.top_idx[s, pos, r])],
+                          "token": readable(lens.token_strings[int(lens.top_idx[s, pos, r])]),
                           "prob": float(lens.top_prob[s, pos, r])}
                          for s in range(L + 1) for r in range(lens.top_idx.shape[-1])])
+
+
+def lens_echoes_input(trace, lens) -> float:
+    """Fraction of positions where the lens at "pre 0" (the embeddings alone) predicts the input token itself."""
+    top = lens.top_idx[0, :, 0]  # [pos]
+    return float(sum(lens.token_strings[int(t)] == s for t, s in zip(top, trace.str_tokens)) / trace.n_pos)

@@ -7,6 +7,15 @@ import pandas as pd
 from interp.charts.common import token_labels
 
 
+ALWAYS_ON = 0.75  # firing density on held-out text at or above which a feature is "always on" (bias-like)
+
+
+def always_on(labels: dict, threshold: float = ALWAYS_ON) -> dict[int, float]:
+    """Features that fire on at least `threshold` of the held-out label text: feature -> firing density.
+    They top almost every token's list without saying anything about the token. {} without labels."""
+    return {int(f): float(v["freq"]) for f, v in labels.items() if float(v.get("freq", 0.0)) >= threshold}
+
+
 def top_features_frame(trace, sae_id: str, labels: dict | None = None, include_bos: bool = False) -> pd.DataFrame:
     """One row per (token, top feature) with activation > 0, and the feature's share of the token's total."""
     acts = trace.saes[sae_id]
@@ -19,8 +28,9 @@ def top_features_frame(trace, sae_id: str, labels: dict | None = None, include_b
                 continue
             rows.append({"pos": p, "token": toks[p], "rank": rank + 1, "feature": int(f), "activation": float(a),
                          "share": float(a / acts.total_act[p]) if acts.total_act[p] > 0 else 0.0,
-                         "label": labels.get(str(int(f)), {}).get("label", "")})
-    return pd.DataFrame(rows, columns=["pos", "token", "rank", "feature", "activation", "share", "label"])
+                         "label": labels.get(str(int(f)), {}).get("label", ""),
+                         "density": labels.get(str(int(f)), {}).get("freq", float("nan"))})
+    return pd.DataFrame(rows, columns=["pos", "token", "rank", "feature", "activation", "share", "label", "density"])
 
 
 def token_feature_heatmap(df: pd.DataFrame, n_features: int = 20) -> alt.Chart:

@@ -1,0 +1,42 @@
+"""Presentation mode in a real headless Chromium at 1920x1080: the attention heatmap fills the main column and
+its token labels are readable at the back of a room."""
+import os
+
+import pytest
+
+from tests.conftest import CHROMIUM, wait_idle
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                                 reason="Debian chromium not installed (.ci/run installs it)")]
+
+# Vega draws axis labels as <text> in the chart's SVG (class role-axis-label); their computed font size is what
+# the audience sees. The heatmap is the first chart on the attention page.
+MEASURE_JS = """() => {
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]').getBoundingClientRect();
+  const chart = document.querySelector('[data-testid="stVegaLiteChart"]');
+  const plot = chart.querySelector('.mark-rect.role-mark');
+  const labels = [...chart.querySelectorAll('.role-axis-label text')];
+  return {main: main.width, plot: plot.getBoundingClientRect().width, chart: chart.getBoundingClientRect().width,
+          labels: labels.map(t => t.textContent),
+          sizes: labels.map(t => parseFloat(getComputedStyle(t).fontSize || t.getAttribute('font-size')))};
+}"""
+
+
+def test_presentation_heatmap_fills_the_column_with_16px_token_labels(server, browser, output_dir):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(server + "/attention?prompt=Elizabeth+looked+at+Mr.+Darcy+and+smiled&presentation=true")
+    page.locator('[data-testid="stVegaLiteChart"] .role-axis-label text').first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.get_by_role("checkbox", name="Presentation mode").is_checked()
+    m = page.evaluate(MEASURE_JS)
+    page.screenshot(path=str(output_dir / "presentation_attention.png"))
+    assert m["plot"] >= 0.8 * m["main"], m  # the cells themselves, not just the chart's box
+    assert "3:␣at" in m["labels"] and not any(label.isdigit() for label in m["labels"]), m["labels"]
+    assert m["sizes"] and min(m["sizes"]) >= 16, m["sizes"]
+    page.get_by_role("checkbox", name="Presentation mode").click()  # off again: the normal, smaller heatmap
+    wait_idle(page)
+    off = page.evaluate(MEASURE_JS)
+    assert off["plot"] < 0.8 * off["main"] and max(off["sizes"]) < 16, off
+    assert "presentation" not in page.url
+    page.close()
