@@ -52,7 +52,7 @@ def init() -> list[str]:
     messages = []
     if MODEL not in st.session_state:
         model = st.query_params.get(MODEL, DEFAULT_MODEL)
-        if model not in REGISTRY.models:
+        if model not in REGISTRY.names():
             messages.append(f"Unknown model {model!r} in the link; showing {DEFAULT_MODEL} instead.")
             model = DEFAULT_MODEL
         st.session_state[MODEL] = model

@@ -131,9 +131,10 @@ class BaseBackend:
         """Final LayerNorm applied to a residual vector (its own scale), then the unembedding."""
         raise NotImplementedError
 
-    def decode_session(self, fwd_hooks):
+    def decode_session(self, steering, pos_offset):
         """Context manager under the lock yielding step(tokens [1, n]) -> logits [1, n or 1, vocab] that
-        continues from the tokens given before (generation)."""
+        continues from the tokens given before (generation), steered by `steering`; pos_offset() is the
+        absolute position of the first token of the step being run."""
         raise NotImplementedError
 
     def has_hook(self, name: str) -> bool:
