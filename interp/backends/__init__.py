@@ -48,13 +48,15 @@ def load_backend(model_name: str, progress=None, kind: str | None = None):
 
     from interp.registry import REGISTRY
 
-    heavy_imports()
     spec = REGISTRY.get(model_name)
     kind = kind or ("nnsight" if spec.remote else os.environ.get("INTERP_BACKEND") or spec.backend)
     if spec.remote:
         from interp import remote
 
-        remote.apply_to_nnsight(remote.check())
+        cfg = remote.check()  # before the heavy imports: an unreachable NDIF fails fast
+        heavy_imports()
+        remote.apply_to_nnsight(cfg)
+    heavy_imports()
     if kind == "nnsight":
         from interp.backends.nnsight_backend import NNsightBackend
 
