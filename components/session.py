@@ -1,4 +1,6 @@
-"""The only module that touches st.session_state and st.query_params.
+"""Owns the run and view state in st.session_state and st.query_params (the only writer of query_params).
+Two widgets' own keys are also read where they are drawn: the sidebar boxes (prompt_ui) and the record
+uploader and its message (run_record_ui).
 
 Two kinds of state, both mirrored into the URL so that a reload or a shared link restores the view:
 - the run: model, prompt and SAE (sidebar);

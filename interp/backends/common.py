@@ -244,7 +244,7 @@ class BaseBackend:
                 prob.append(top.values)
         top_idx = torch.stack(idx).numpy().astype(np.int32)
         ids = np.unique(top_idx)
-        strings = {int(i): self._decode_ids([int(i)]) for i in ids}
+        strings = dict(zip(ids.tolist(), self.str_tokens(ids.tolist())))  # the one token-text path
         return LogitLens(top_idx=top_idx, top_prob=torch.stack(prob).numpy(), token_strings=strings)
 
     def generate(self, request: GenerateRequest):
