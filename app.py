@@ -13,6 +13,7 @@ from components.run_record_ui import examples_ui, load_ui  # noqa: E402
 from interp.errors import LoadError  # noqa: E402
 from interp.registry import DEFAULT_MODEL  # noqa: E402
 
+cached.configure_remote()  # NDIF models are listed only when the operator configured a key
 for message in session.init():
     st.warning(message)
 sidebar_ui()

@@ -39,6 +39,20 @@ def load_backend(model_name: str):
     return _load(model_name)
 
 
+def configure_remote() -> bool:
+    """Remote (NDIF) execution from the operator's secrets: st.secrets["NDIF_API_KEY"] (and optional
+    NDIF_HOST); without them interp.remote falls back to the environment. True when remote is on."""
+    from interp import remote
+
+    try:
+        key, host = st.secrets.get("NDIF_API_KEY"), st.secrets.get("NDIF_HOST")
+    except Exception:  # no secrets.toml: Streamlit raises rather than returning None
+        key = host = None
+    if key:
+        remote.configure(str(key), str(host) if host else None)
+    return remote.enabled()
+
+
 TRACE_CACHE_MB = float(os.environ.get("INTERP_TRACE_CACHE_MB", "128"))  # operators can raise it
 
 

@@ -1,4 +1,6 @@
-"""The only module that touches st.session_state and st.query_params.
+"""Owns the run and view state in st.session_state and st.query_params (the only writer of query_params).
+Two widgets' own keys are also read where they are drawn: the sidebar boxes (prompt_ui) and the record
+uploader and its message (run_record_ui).
 
 Two kinds of state, both mirrored into the URL so that a reload or a shared link restores the view:
 - the run: model, prompt and SAE (sidebar);
@@ -54,7 +56,7 @@ def init() -> list[str]:
     messages = []
     if MODEL not in st.session_state:
         model = st.query_params.get(MODEL, DEFAULT_MODEL)
-        if model not in REGISTRY.models:
+        if model not in REGISTRY.names():
             messages.append(f"Unknown model {model!r} in the link; showing {DEFAULT_MODEL} instead.")
             model = DEFAULT_MODEL
         st.session_state[MODEL] = model

@@ -100,7 +100,7 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
         raise BadInput(f"Token position {pos} is outside this prompt (0-{n_pos - 1}).")
     wanted = {"hook_embed", "hook_pos_embed", hook}
     for l in attn_layers:
-        wanted |= {f"blocks.{l}.attn.hook_z", f"blocks.{l}.attn.hook_v", hooks.pattern(l), hooks.attn_out(l)}
+        wanted |= {hooks.z(l), hooks.v(l), hooks.pattern(l), hooks.attn_out(l)}
     for l in range(n_full):
         wanted.add(hooks.mlp_out(l))
     _, cache = backend.run(tokens, record=wanted, last_logits_only=True)
@@ -138,7 +138,7 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
         notes = []
         for l in attn_layers:
             block = model.blocks[l]
-            z = cache[f"blocks.{l}.attn.hook_z"][0, pos]  # [head, d_head]
+            z = cache[hooks.z(l)][0, pos]  # [head, d_head]
             per_head = torch.einsum("hd,hdm->hm", z, block.attn.W_O)  # [head, d_model]
             attn_total = cache[hooks.attn_out(l)][0, pos]
             if torch.allclose(per_head.sum(0) + block.attn.b_O, attn_total, atol=1e-4, rtol=1e-4):
@@ -146,7 +146,7 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
                     add(f"L{l}H{h}", "head", l, h, per_head[h])
                 add(f"L{l} attention bias", "attn_bias", l, -1, block.attn.b_O)
                 pattern = cache[hooks.pattern(l)][0, :, pos]  # [head, key_pos]
-                v = cache[f"blocks.{l}.attn.hook_v"][0]  # [key_pos, kv_head, d_head]
+                v = cache[hooks.v(l)][0]  # [key_pos, kv_head, d_head]
                 if v.shape[1] != H:  # grouped-query attention: each kv head serves H / n_kv query heads
                     v = v.repeat_interleave(H // v.shape[1], dim=1)
                 # [head, key_pos]: A[h, p, s] * (v[s, h] @ W_O[h]) @ w, via the norm's linear map

@@ -38,8 +38,8 @@ def traced_vs_hf(backend, hf, sae_id: str | None, lengths, words: str, repeats: 
 
     rows = []
     for n in lengths:
-        toks = backend.model.to_tokens(words, truncate=False)[:, :n]
-        prompt = backend.model.to_string(toks[0, 1:])
+        toks = backend.to_tokens(words, n)[0]  # [1, n] with BOS (backend-neutral: TL or nnsight)
+        prompt = backend.decode(toks[0, 1:])
         with_sae = TraceRequest(backend.spec.name, prompt, saes=(sae_id,) if sae_id else (), max_tokens=n)
         no_sae = TraceRequest(backend.spec.name, prompt, max_tokens=n)
         with torch.no_grad():
@@ -87,6 +87,15 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
         lengths.append(model.cfg.n_ctx)
     forward = traced_vs_hf(backend, hf, sae_id, lengths, words) if hf is not None else []
     out["traced_vs_hf_forward"] = forward
+    if hf is not None:  # the same measurement through the nnsight backend (local), reported, no goal
+        try:
+            nn = load_backend(model_name, kind="nnsight")
+        except Exception as e:  # nnsight not installed or this architecture not mapped
+            out["nnsight_traced_vs_hf_forward"] = f"unavailable: {type(e).__name__}: {e}"
+        else:
+            rows = traced_vs_hf(nn, hf, sae_id, lengths, words, repeats=7)
+            out["nnsight_traced_vs_hf_forward"] = [{**r, "goal": "reported"} for r in rows]
+            del nn
 
     if sae_id:
         base = TraceRequest(model_name, "Elizabeth looked at Mr. Darcy and", saes=(sae_id,))

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from interp.requests import GenerateRequest
-from interp.steering import steering_hooks
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,7 @@ def generate(backend, req: GenerateRequest) -> Generation:
     gen = torch.Generator().manual_seed(req.seed)
     offset = [0]
     out = tokens[0].tolist()
-    fwd = steering_hooks(req.trace.active_steering, backend.sae, pos_offset=lambda: offset[0])
-    with backend.decode_session(fwd) as step:
+    with backend.decode_session(req.trace.active_steering, pos_offset=lambda: offset[0]) as step:
         logits = step(tokens)
         for _ in range(budget):
             offset[0] = len(out)

@@ -1,4 +1,5 @@
-"""TransformerLens hook names, built in one place (hook names are data)."""
+"""TransformerLens hook names (hook names are data): every module names hooks through these functions, except
+interp/lean_forward.py, which spells TL's names inline because it mirrors TL's forward pass line by line."""
 from __future__ import annotations
 
 import re
@@ -18,6 +19,14 @@ def resid_post(layer: int) -> str:
 
 def pattern(layer: int) -> str:
     return f"blocks.{layer}.attn.hook_pattern"
+
+
+def z(layer: int) -> str:
+    return f"blocks.{layer}.attn.hook_z"
+
+
+def v(layer: int) -> str:
+    return f"blocks.{layer}.attn.hook_v"
 
 
 def attn_out(layer: int) -> str:

@@ -46,6 +46,8 @@ class ModelSpec:
     default_prompt: str = "When Mary and John went to the store, John gave a drink to"
     description: str = ""
     embedded: bool = False
+    backend: str = "transformer_lens"  # or "nnsight" (interp.backends.nnsight_backend)
+    remote: bool = False  # runs on NDIF; listed only when remote execution is configured (interp.remote)
 
     def sae(self, sae_id: str) -> SAESpec:
         for s in self.saes:
@@ -76,10 +78,15 @@ class Registry:
         try:
             return self.models[name]
         except KeyError:
-            raise LoadError(f"Unknown model {name!r}. Pick one of: {', '.join(self.models)}.") from None
+            raise LoadError(f"Unknown model {name!r}. Pick one of: {', '.join(self.names())}.") from None
 
-    def names(self) -> list[str]:
-        return list(self.models)
+    def names(self, remote: bool | None = None) -> list[str]:
+        """Model names to offer; remote (NDIF) entries only when remote execution is configured."""
+        if remote is None:
+            from interp import remote as _remote
+
+            remote = _remote.enabled()
+        return [n for n, s in self.models.items() if remote or not s.remote]
 
 
 def _resid_post_saes(folder: Path, n_layers: int) -> tuple[SAESpec, ...]:
@@ -153,7 +160,23 @@ def _gemma_2_2b() -> ModelSpec:
     )
 
 
+def _llama_3_1_8b() -> ModelSpec:
+    """Too large for one small machine: runs on NDIF through nnsight. Llama Scope residual SAEs (32k latents,
+    sae-lens release llama_scope_lxr_8x) are applied here to the activations NDIF sends back."""
+    return ModelSpec(
+        name="llama-3.1-8b",
+        title="Llama-3.1-8B + Llama Scope (remote, NDIF)",
+        source="meta-llama/Llama-3.1-8B",
+        saes=tuple(SAESpec(id=f"l{l}r_8x", hook=hooks.resid_post(l), release="llama_scope_lxr_8x", sae_id=f"l{l}r_8x",
+                           neuronpedia=f"llama3.1-8b/{l}-llamascope-res-32k") for l in range(32)),
+        from_pretrained_kwargs=(("fold_ln", False), ("center_writing_weights", False), ("center_unembed", False)),
+        description="Meta Llama 3.1 8B on NDIF (needs NDIF_API_KEY); each run is a round trip to NDIF.",
+        backend="nnsight",
+        remote=True,
+    )
+
+
 REGISTRY = Registry()
-for _spec in (_embedded(), _induction(), _gpt2_small(), _gemma_2_2b()):
+for _spec in (_embedded(), _induction(), _gpt2_small(), _gemma_2_2b(), _llama_3_1_8b()):
     REGISTRY.register(_spec)
 DEFAULT_MODEL = "tiny-austen-bible"

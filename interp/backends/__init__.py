@@ -49,10 +49,27 @@ def start_heavy_imports() -> threading.Thread:
     return thread
 
 
-def load_backend(model_name: str, progress=None):
-    """Load a registry model and return its TransformerLensBackend. progress(fraction, text) is optional."""
-    heavy_imports()
-    from interp.backends.transformer_lens import TransformerLensBackend
+def load_backend(model_name: str, progress=None, kind: str | None = None):
+    """Load a registry model and return its backend (interp.backends.api.ModelBackend): the spec's own kind
+    (TransformerLens unless it says nnsight), or `kind`, or INTERP_BACKEND=nnsight for every local model.
+    Remote (NDIF) models are checked first: remote off or unreachable is a LoadError sentence."""
+    import os
+
     from interp.registry import REGISTRY
 
-    return TransformerLensBackend.load(REGISTRY.get(model_name), progress=progress)
+    spec = REGISTRY.get(model_name)
+    kind = kind or ("nnsight" if spec.remote else os.environ.get("INTERP_BACKEND") or spec.backend)
+    if spec.remote:
+        from interp import remote
+
+        cfg = remote.check()  # before the heavy imports: an unreachable NDIF fails fast
+        heavy_imports()
+        remote.apply_to_nnsight(cfg)
+    heavy_imports()
+    if kind == "nnsight":
+        from interp.backends.nnsight_backend import NNsightBackend
+
+        return NNsightBackend.load(spec, progress=progress, remote=spec.remote)
+    from interp.backends.transformer_lens import TransformerLensBackend
+
+    return TransformerLensBackend.load(spec, progress=progress)

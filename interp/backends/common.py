@@ -131,9 +131,10 @@ class BaseBackend:
         """Final LayerNorm applied to a residual vector (its own scale), then the unembedding."""
         raise NotImplementedError
 
-    def decode_session(self, fwd_hooks):
+    def decode_session(self, steering, pos_offset):
         """Context manager under the lock yielding step(tokens [1, n]) -> logits [1, n or 1, vocab] that
-        continues from the tokens given before (generation)."""
+        continues from the tokens given before (generation), steered by `steering`; pos_offset() is the
+        absolute position of the first token of the step being run."""
         raise NotImplementedError
 
     def has_hook(self, name: str) -> bool:
@@ -243,7 +244,7 @@ class BaseBackend:
                 prob.append(top.values)
         top_idx = torch.stack(idx).numpy().astype(np.int32)
         ids = np.unique(top_idx)
-        strings = {int(i): self._decode_ids([int(i)]) for i in ids}
+        strings = dict(zip(ids.tolist(), self.str_tokens(ids.tolist())))  # the one token-text path
         return LogitLens(top_idx=top_idx, top_prob=torch.stack(prob).numpy(), token_strings=strings)
 
     def generate(self, request: GenerateRequest):

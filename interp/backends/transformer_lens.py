@@ -22,6 +22,7 @@ from interp.backends.common import (SPARSE_DECODE_BELOW, BaseBackend, _decode, _
 from interp.backends.tl_patches import _COPYING_STEPS  # noqa: F401  (tests/test_memory.py)
 from interp.errors import LoadError
 from interp.registry import ModelSpec
+from interp.steering import steering_hooks
 
 
 def load_model(spec: ModelSpec) -> HookedSAETransformer:
@@ -119,13 +120,14 @@ class TransformerLensBackend(BaseBackend):
         return out
 
     @contextlib.contextmanager
-    def decode_session(self, fwd_hooks):
+    def decode_session(self, steering, pos_offset):
         """step(tokens) with a KV cache: lean_forward for GPT-2-style models, TransformerLens otherwise. One
         counted forward pass for the whole loop. inference_mode, not no_grad: decode steps are tiny, and
         autograd bookkeeping is a visible share of them."""
         from transformer_lens import TransformerLensKeyValueCache
 
         model = self.model
+        fwd_hooks = steering_hooks(steering, self.sae, pos_offset=pos_offset)
         with self.lock, torch.inference_mode():
             if lean_forward.supports(model, [name for name, _ in fwd_hooks]):
                 lean = lean_forward.LeanForward(model, fwd_hooks)  # only the last position's logits are sampled
