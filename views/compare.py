@@ -11,6 +11,7 @@ from components.page import current_trace
 from components.run_record_ui import record_panel
 from interp import sae_tools
 from interp.charts.common import token_labels
+from interp.charts.sae import always_on
 from interp.charts.compare import (attention_diff_frame, attention_diff_heatmap, contribution_bars, contribution_frame,
                                    feature_diff_frame, first_difference, head_diff_frame, head_diff_grid,
                                    mlps_write_nothing, source_chart, token_rows_frame, token_rows_heatmap)
@@ -101,6 +102,7 @@ with tab_side:
         feats = pd.DataFrame({"feature": acts.top_idx[pos], "activation": acts.top_act[pos]})
         feats = feats[feats["activation"] > 0]
         feats["label"] = [labels.get(str(int(f)), {}).get("label", "") for f in feats["feature"]]
+        feats["always-on"] = ["yes" if int(f) in always_on(labels) else "" for f in feats["feature"]]
         st.markdown(f"**Top features of {sae_id} at {labels_tok[pos]}**")
         st.dataframe(feats, hide_index=True, column_config={"activation": st.column_config.NumberColumn(format="%.3f")})
 
