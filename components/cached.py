@@ -15,10 +15,16 @@ import os
 
 import streamlit as st
 
+from interp.backends import start_heavy_imports
 from interp.backends.api import AttributionRequest, HeadProbeRequest, KLRequest, ModelInfo, SpliceRequest
 from interp.lru import BoundedLRU, deep_nbytes
 from interp.registry import REGISTRY
 from interp.requests import GenerateRequest, TraceRequest
+
+
+# Under plain `streamlit run app.py` this module is first imported by the first session: start the heavy imports now
+# (once per process, under their lock), so they overlap drawing the sidebar. scripts/serve.py starts them earlier.
+_importing = start_heavy_imports()
 
 
 @st.cache_resource(show_spinner="Importing torch, TransformerLens and sae-lens (first start only)…")

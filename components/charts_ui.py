@@ -25,7 +25,9 @@ def wrap_title(chart, width):
     """Split a long title over lines that fit the chart's width (Vega clips a title wider than its chart)."""
     title = getattr(chart, "title", alt.Undefined)
     if isinstance(title, str) and isinstance(width, (int, float)) and len(title) * 7 > width:
-        return chart.properties(title=textwrap.wrap(title, max(20, int(width) // 7)))
+        # still one string (what the tests and exports read), broken into lines at "\n" by Vega
+        lines = "\n".join(textwrap.wrap(title, max(20, int(width) // 7)))
+        return chart.properties(title=lines).configure(lineBreak="\n")
     return chart
 
 

@@ -29,6 +29,8 @@ def style(chart, *, heatmap: bool):
     """Large fonts; a heatmap stretched to the container's width and HEATMAP_HEIGHT high."""
     if heatmap:
         chart = chart.properties(width="container", height=HEATMAP_HEIGHT)
-    return (chart.configure_axis(labelFontSize=LABEL_PX, titleFontSize=TITLE_PX, labelLimit=260)
-            .configure_legend(labelFontSize=LABEL_PX, titleFontSize=LABEL_PX)
+    ink = "#fafafa" if st.context.theme.type == "dark" else "#262730"  # the theme's text, not its light grey
+    return (chart.configure_axis(labelFontSize=LABEL_PX, titleFontSize=TITLE_PX, labelLimit=260, labelColor=ink,
+                                 titleColor=ink)
+            .configure_legend(labelFontSize=LABEL_PX, titleFontSize=LABEL_PX, orient="top")  # width to the plot
             .configure_title(fontSize=CHART_TITLE_PX))

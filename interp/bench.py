@@ -137,6 +137,8 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
     if with_app:
         out.update(_script("bench_app.py"))
         out["gpt2_shaped_memory"] = _script("gpt2_shaped_memory.py", "--tokens", "128", "--speed")
+        # the long measurement loop (issue #7's 300 prompts); tests/test_memory.py runs a short version
+        out["memory_growth"] = _script("memory_growth.py", "--prompts", "300", "--warmup", "150")
     return out
 
 

@@ -7,6 +7,8 @@
 - first_paint_s: `streamlit run app.py` in headless Chromium: time from opening the URL until the first
   chart is drawn and the run is finished (and, before that, until the sidebar's prompt box shows). "cold"
   includes the first model load in a fresh server; "warm" is a second browser session on the same server.
+  fresh_server_first_chart_s (= cold_chart_s): the server is scripts/serve.py, which starts importing torch,
+  TransformerLens and sae-lens when the process starts; ..._from_start_s counts from spawning the server.
   Goal <= 3 s.
 """
 from __future__ import annotations
@@ -61,14 +63,17 @@ def first_paint() -> dict:
                 out[f"{label}_prompt_box_s"] = round(time.perf_counter() - t, 2)
                 page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=180_000)
                 out[f"{label}_chart_s"] = round(time.perf_counter() - t, 2)
-                page.wait_for_timeout(200)
-                page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=180_000)
+                if label == "cold":
+                    out["fresh_server_first_chart_from_start_s"] = round(time.perf_counter() - t0, 2)
+                app_server.wait_idle(page, 180_000)
                 out[f"{label}_idle_s"] = round(time.perf_counter() - t, 2)
                 page.close()
             browser.close()
     finally:
         app_server.stop(server)
-    out["goal"] = "<= 3 s (warm: first chart)"
+    # a fresh server (scripts/serve.py: heavy imports started with the process): first chart after opening the URL
+    out["fresh_server_first_chart_s"] = out["cold_chart_s"]
+    out["goal"] = "<= 3 s (fresh_server_first_chart_s)"
     return out
 
 

@@ -1,6 +1,6 @@
 """Resident memory over many different prompts, through the app's own caches (components.cached).
 
-    python scripts/memory_growth.py [--prompts 300] [--warmup 150]
+    python scripts/memory_growth.py [--prompts 300] [--warmup 150] [--max-words 240]
 
 Each prompt (8-240 words, so up to the 256-token context) goes through the same cached calls a page makes
 (trace with the selected SAE; the compare page's feature split for its top feature), outside a Streamlit
@@ -24,12 +24,12 @@ WORDS = ("Elizabeth Darcy Jane Bingley Emma God Lord earth heaven light said wal
          "letter morning evening garden the a of and to in that was her his with").split()
 
 
-def prompt(i: int) -> str:
+def prompt(i: int, max_words: int = 240) -> str:
     rng = random.Random(i)
-    return f"{i}: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 240)))
+    return f"{i}: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, max_words)))
 
 
-def run(n_prompts: int = 300, warmup: int = 150) -> dict:
+def run(n_prompts: int = 300, warmup: int = 150, max_words: int = 240) -> dict:
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # "No runtime found" warnings: expected here
     from components import cached
     from interp.bench import current_rss_mb
@@ -39,7 +39,7 @@ def run(n_prompts: int = 300, warmup: int = 150) -> dict:
     sae = REGISTRY.get(DEFAULT_MODEL).saes[2].id
 
     def one(i):
-        t = cached.trace(TraceRequest(DEFAULT_MODEL, prompt(i), saes=(sae,)))
+        t = cached.trace(TraceRequest(DEFAULT_MODEL, prompt(i, max_words), saes=(sae,)))
         cached.feature_attribution(DEFAULT_MODEL, t.prompt, sae, int(t.saes[sae].top_idx[-1, 0]), t.n_pos - 1)
 
     cache = cached.trace_cache()
@@ -64,5 +64,6 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--prompts", type=int, default=300)
     p.add_argument("--warmup", type=int, default=150)
+    p.add_argument("--max-words", type=int, default=240, help="prompts of 8 to this many words")
     a = p.parse_args()
-    print(json.dumps(run(a.prompts, a.warmup), indent=1))
+    print(json.dumps(run(a.prompts, a.warmup, a.max_words), indent=1))

@@ -32,14 +32,14 @@ def shots() -> dict[str, str]:
     prompt = urlencode({"prompt": "Elizabeth looked at Mr. Darcy and smiled, and Mr. Darcy smiled back."})
     steer = ex["Steer toward the Bible (feature 464)"]
     return {
-        "screenshot.png": f"/attention?{prompt}",
-        "presentation.png": f"/attention?{prompt}&presentation=true",
+        "screenshot.png": f"/?{prompt}",
+        "presentation.png": f"/?{prompt}&presentation=true",
         "residual_stream.png": f"/residual-stream?{prompt}",
         "sae_features.png": f"/sae-features?{prompt}",
         "sae_steering.png": _link(steer.page, {**steer.state, "view": {**steer.state["view"], "sae_view": "steering"}}),
         "compare.png": _link("compare", ex["Which heads write 'God'?"].state),
         "two_prompts.png": _link("compare", ex["Two prompts: Elizabeth vs Jesus"].state),
-        "induction_head.png": _link("attention", ex["Induction head (attention-only model)"].state),
+        "induction_head.png": _link("", ex["Induction head (attention-only model)"].state),
         "induction_feature.png": _link("compare", ex["An induction head writes a feature"].state),
     }
 

@@ -1,5 +1,5 @@
 """Demo-grade behaviour (issue #18): only the visible view computes, token selections follow the prompt."""
-from tests.test_app import assert_clean, new_app
+from tests.test_app import assert_clean, chart_tables, new_app
 
 LONGER = "Elizabeth looked at Mr. Darcy and smiled, and he smiled back at her."
 
@@ -60,3 +60,57 @@ def test_a_new_prompt_selects_its_last_token_unless_the_link_names_one():
     at.button(key="run").click().run()
     assert_clean(at)
     assert at.selectbox(key="sae_token").value == len(at.selectbox(key="sae_token").options)  # last token
+
+
+def test_byte_pieces_and_invisible_characters_display_readably(backend):
+    from interp.charts.common import readable, token_label
+
+    pieces = backend.str_tokens(backend.model.to_tokens("🙂", prepend_bos=False)[0])
+    assert any("\ufffd" in p for p in pieces)  # the emoji is split into byte pieces by the BPE
+    assert all("\ufffd" not in readable(p) for p in pieces) and "⟨byte⟩" in "".join(map(readable, pieces))
+    assert token_label(2, " a\u200bb\x0c") == "2:␣a\\u200bb\\u000c"
+    assert readable("Émilie 你好") == "Émilie 你好"  # whole characters stay as they are
+
+
+def test_two_prompt_diff_is_labelled_by_token_and_says_where_tokens_differ():
+    from interp.charts.compare import attention_diff_frame, attention_diff_heatmap, first_difference
+    from tests.factories import build_trace
+
+    a = build_trace(tokens=("<|endoftext|>", "A", " b", " A"))
+    b = build_trace(tokens=("<|endoftext|>", "A", " c", " A", " b"))
+    df = attention_diff_frame(a, b, 0, 0)
+    assert set(df["key"]) == {"0:<|endoftext|>", "1:A", "2:␣b | ␣c", "3:␣A"}
+    spec = attention_diff_heatmap(df, "t").to_dict()
+    assert spec["encoding"]["x"]["field"] == "key" and spec["encoding"]["y"]["field"] == "query"
+    assert first_difference(a.str_tokens, b.str_tokens) == 2 and first_difference(("x", "y"), ("x",)) is None
+
+
+def test_always_on_features_are_the_dense_ones():
+    from interp.charts.sae import always_on
+
+    labels = {"5": {"freq": 0.94}, "6": {"freq": 0.2}, "7": {"freq": 0.75}}
+    assert always_on(labels) == {5: 0.94, 7: 0.75}
+    assert always_on({}) == {}
+
+
+def test_sae_page_hides_always_on_features_by_default_and_says_so():
+    at = new_app(prompt="Elizabeth looked at Mr. Darcy and smiled")
+    at.switch_page("views/sae_features.py").run()
+    assert_clean(at)
+    shown = set(at.dataframe[0].value["feature"])
+    assert not shown & {506, 561, 600, 427}  # blocks.2's always-on features (80-94 % of held-out tokens)
+    assert any("always-on features 506 (94% of tokens)" in c.value for c in at.caption)
+    at.toggle(key="sae_hide_always_on").set_value(False).run()
+    assert {506, 561, 600, 427} & set(at.dataframe[0].value["feature"])
+
+
+def test_small_untruths_are_gone_on_the_residual_and_compare_pages():
+    at = new_app(model="tiny-induction", sae="blocks.1.hook_resid_post")
+    at.switch_page("views/compare.py").run()
+    assert_clean(at)
+    parts = chart_tables(at, 0)[0]  # the feature's parts by component
+    assert not parts["component"].str.contains("MLP").any()  # zero-weight MLPs are not listed at zero
+    assert any("MLPs write nothing" in c.value for c in at.caption)
+    at.switch_page("views/residual_stream.py").run()
+    assert_clean(at)
+    assert any("tied embeddings" in c.value for c in at.caption)  # layer-0 lens predicting the input, explained

@@ -18,7 +18,7 @@ def test_compare_page_links_a_feature_to_heads():
     pre, total, _ = (m.value for m in at.metric)
     assert float(pre) == pytest.approx(float(total), abs=1e-4)  # the parts add up, as shown to the user
     titles = [c.get("title") for c in charts(at)]
-    assert any("shares by component" in str(t) for t in titles), titles
+    assert any("parts by component" in str(t) for t in titles), titles
     assert any("where it reads from" in str(t) for t in titles), titles
     ranked = at.dataframe[0].value
     assert list(ranked.columns) == ["component", "contribution"]

@@ -79,7 +79,8 @@ for tab, name, build in zip(
             continue
         for note in view.notes:
             st.info(note)
-        st.iframe(view.html, height=min(view.height, 760), alt=name)
+        # the model view is one block of thumbnails per layer: a 760-px frame showed layers 0-1 only
+        st.iframe(view.html, height=min(view.height, 760 if name == "bertviz head view" else 2400), alt=name)
         st.caption(f"Layer{'s' if len(view.layers) > 1 else ''} {', '.join(map(str, view.layers))}; "
                    f"{view.n_bytes / 1e6:.2f} MB sent to the browser.")
 record_panel(trace, "attention")

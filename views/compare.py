@@ -10,10 +10,10 @@ from components.charts_ui import show
 from components.page import current_trace
 from components.run_record_ui import record_panel
 from interp.charts.common import token_labels
+from interp.charts.sae import always_on
 from interp.charts.compare import (attention_diff_frame, attention_diff_heatmap, contribution_bars, contribution_frame,
-                                   feature_diff_frame, first_difference, head_diff_frame, head_diff_grid, source_chart,
-                                   token_rows_frame,
-                                   token_rows_heatmap)
+                                   feature_diff_frame, first_difference, head_diff_frame, head_diff_grid,
+                                   mlps_write_nothing, source_chart, token_rows_frame, token_rows_heatmap)
 from interp.errors import InterpError
 
 st.title("Attention ↔ SAE features")
@@ -65,8 +65,10 @@ with tab_heads:
     st.caption("The residual stream at the SAE's hook is a sum of the embeddings and every earlier head and MLP; "
                "the SAE's pre-activation is linear in it, so each component's share is its output projected on "
                "the feature's encoder direction (with the SAE's input processing). The shares add up exactly.")
-    show(contribution_bars(contribution_frame(att), f"Feature {feature} at {labels_tok[pos]}: shares by component"),
+    show(contribution_bars(contribution_frame(att), f"Feature {feature} at {labels_tok[pos]}: parts by component"),
          export=f"feature{feature}_pos{pos}_components")
+    if mlps_write_nothing(att):
+        st.caption("This model's MLPs write nothing (attention-only: their weights are zero), so they are left out.")
     ranked = att.head_frame()
     st.markdown("**Heads ranked by their share** (pick a row to open that head below)")
     st.dataframe(ranked[["component", "contribution"]], hide_index=True, selection_mode="single-row",
@@ -99,6 +101,7 @@ with tab_side:
         feats = pd.DataFrame({"feature": acts.top_idx[pos], "activation": acts.top_act[pos]})
         feats = feats[feats["activation"] > 0]
         feats["label"] = [labels.get(str(int(f)), {}).get("label", "") for f in feats["feature"]]
+        feats["always-on"] = ["yes" if int(f) in always_on(labels) else "" for f in feats["feature"]]
         st.markdown(f"**Top features of {sae_id} at {labels_tok[pos]}**")
         st.dataframe(feats, hide_index=True, column_config={"activation": st.column_config.NumberColumn(format="%.3f")})
 

@@ -12,9 +12,19 @@ KIND_COLORS = {"head": "#4c78a8", "mlp": "#f58518", "embed": "#54a24b", "pos_emb
                "attn_bias": "#9d755d", "attn": "#72b7b2", "sae_bias": "#bab0ac", "rest": "#e45756", "other": "#d8d8d8"}
 
 
-def contribution_frame(attribution, top: int = 12) -> pd.DataFrame:
-    """The `top` components by |share|, the rest summed into one 'other' row (so the bars still add up)."""
+def mlps_write_nothing(attribution) -> bool:
+    """True when every MLP's part is exactly 0 (tiny-induction: attention-only, its MLP weights are zero)."""
     df = attribution.frame()
+    mlp = df["kind"] == "mlp"
+    return bool(mlp.any() and (df.loc[mlp, "contribution"] == 0).all())
+
+
+def contribution_frame(attribution, top: int = 12) -> pd.DataFrame:
+    """The `top` components by |contribution|, the rest summed into one 'other' row (so the bars still add up).
+    MLPs that write exactly nothing are left out (the view says so)."""
+    df = attribution.frame()
+    if mlps_write_nothing(attribution):
+        df = df[df["kind"] != "mlp"].reset_index(drop=True)
     order = df["contribution"].abs().sort_values(ascending=False).index
     shown, rest = df.loc[order[:top]], df.loc[order[top:]]
     if len(rest):
