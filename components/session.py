@@ -114,7 +114,8 @@ def bind_token(key: str, n_pos: int, first: int = 1):
     """bind() for a token position: the last token by default, and again after a new prompt (a position kept
     from the old prompt would point at an arbitrary token of the new one), unless the link or a run record
     named a position together with this prompt and it fits."""
-    run = (choice().model, choice().prompt)
+    c = choice()
+    run = (c.model, c.prompt)
     owners = st.session_state.setdefault(_TOKEN_FOR, {})
     if owners.get(key, run) != run:  # a new prompt (or model) since this token was picked
         st.session_state.pop(key, None)
