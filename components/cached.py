@@ -137,3 +137,65 @@ def feature_attribution(model_name: str, prompt: str, sae_id: str, feature: int,
     from interp.attribution import attribute_feature
 
     return attribute_feature(load_backend(model_name), prompt, sae_id, feature, pos)
+
+
+# --- one head's inner workings and the logit's direct split: computed from the cached trace, no forward pass
+@st.cache_resource(show_spinner="Splitting the attention score over SAE features…", max_entries=64, ttl=3600)
+def _qk_split(key: tuple, layer: int, head: int, query: int, key_pos: int):
+    from interp.analysis.qk import qk_split as _split
+
+    return _split(load_backend(key[0]), trace(_request(*key)), layer, head, query, key_pos)
+
+
+def qk_split(request: TraceRequest, layer: int, head: int, query: int, key_pos: int):
+    return _qk_split(_key(request), layer, head, query, key_pos)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _value_weighted(key: tuple, layer: int):
+    from interp.analysis.head_math import HeadWeights, value_weighted_norms
+
+    tr = trace(_request(*key))
+    return value_weighted_norms(tr.resid_stack[layer], tr.attention[layer],
+                                HeadWeights.from_backend(load_backend(key[0]).head_weights(layer)))
+
+
+def value_weighted(request: TraceRequest, layer: int):
+    """[head, q, k] ||a_ij v_j W_O|| of one layer."""
+    return _value_weighted(_key(request), layer)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
+def _head_anatomy(key: tuple, layer: int, head: int, query: int):
+    from interp.analysis.anatomy import head_anatomy as _anatomy
+    from interp.analysis.head_math import HeadWeights
+
+    tr = trace(_request(*key))
+    w = HeadWeights.from_backend(load_backend(key[0]).head_weights(layer))
+    return _anatomy(tr.resid_stack[layer], tr.attention[layer, head, query], w, layer, head, query, tr.str_tokens)
+
+
+def head_anatomy(request: TraceRequest, layer: int, head: int, query: int):
+    return _head_anatomy(_key(request), layer, head, query)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
+def _token_choices(key: tuple, pos: int):
+    from interp.analysis.dla import token_choices
+
+    return token_choices(load_backend(key[0]), trace(_request(*key)), pos)
+
+
+def token_choices(request: TraceRequest, pos: int):
+    return _token_choices(_key(request), pos)
+
+
+@st.cache_resource(show_spinner="Splitting the logit over heads and MLPs…", max_entries=64, ttl=3600)
+def _logit_attribution(key: tuple, pos: int, token: int):
+    from interp.analysis.dla import logit_attribution as _dla
+
+    return _dla(load_backend(key[0]), trace(_request(*key)), pos, token)
+
+
+def logit_attribution(request: TraceRequest, pos: int, token: int):
+    return _logit_attribution(_key(request), pos, token)

@@ -1,0 +1,90 @@
+"""Why a head attends from a query to a key: the QK split over SAE features (compare page)."""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from components import cached, session
+from components.charts_ui import show
+from interp.charts.attention import attention_frame
+from interp.charts.common import token_labels
+from interp.errors import InterpError
+
+PICK = "qk_pick"
+
+
+def _picked() -> None:
+    """on_select of the heatmap: the clicked cell becomes the query and key (runs before the widgets are drawn)."""
+    cells = st.session_state[PICK].selection.get("cell", [])
+    if cells and "query_pos" in cells[0]:
+        q, k = int(cells[0]["query_pos"]), int(cells[0]["key_pos"])
+        if k <= q:
+            st.session_state["qk_query"], st.session_state["qk_key"] = q, k
+
+
+def _clickable_heatmap(trace, layer: int, head: int, query: int, key: int) -> alt.Chart:
+    df = attention_frame(trace, layer, head).dropna(subset=["weight"])
+    df["chosen"] = (df["query_pos"] == query) & (df["key_pos"] == key)
+    order = token_labels(trace.str_tokens)
+    cell = alt.selection_point(name="cell", fields=["query_pos", "key_pos"], on="click", clear=False)
+    side = max(240, min(560, 22 * len(order)))
+    return alt.Chart(df).mark_rect().encode(
+        x=alt.X("key:N", sort=order, title="key", axis=alt.Axis(labelAngle=-60, labelOverlap=False)),
+        y=alt.Y("query:N", sort=order, title="query", axis=alt.Axis(labelOverlap=False)),
+        color=alt.Color("weight:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="attention"),
+        stroke=alt.condition("datum.chosen", alt.value("#e45756"), alt.value(None)),
+        strokeWidth=alt.condition("datum.chosen", alt.value(3), alt.value(0)),
+        tooltip=["query", "key", alt.Tooltip("weight:Q", format=".3f")],
+    ).add_params(cell).properties(title=f"L{layer}H{head}: click a cell to split its score", width=side, height=side)
+
+
+def render_qk_split(trace, layer: int, head: int) -> None:
+    labels_tok = token_labels(trace.str_tokens)
+    n = trace.n_pos
+    q_default = n - 1
+    session.bind("qk_query", q_default, range(n))
+    query = st.session_state["qk_query"]
+    k_default = int(trace.attention[layer, head, query, : query + 1].argmax())
+    session.bind("qk_key", k_default, range(query + 1))
+    left, right = st.columns([3, 2])
+    with left:
+        st.altair_chart(_clickable_heatmap(trace, layer, head, query, st.session_state["qk_key"]), key=PICK,
+                        on_select=_picked, selection_mode="cell", width="content")
+    with right:
+        query = st.selectbox("Query (attending token)", range(n), format_func=lambda p: labels_tok[p], key="qk_query")
+        key = st.selectbox("Key (attended-to token)", range(query + 1), format_func=lambda p: labels_tok[p], key="qk_key",
+                           help="Defaults to the key this head attends to most from the chosen query.")
+        st.metric("Attention weight (trace)", f"{trace.attention[layer, head, query, key]:.3f}")
+    try:
+        split = cached.qk_split(session.request(), layer, head, query, key)
+    except InterpError as e:
+        st.info(str(e))
+        return
+    labels = cached.sae_labels(trace.model, split.sae) if split.sae else {}
+    st.markdown(f"**Parts from:** {split.source}")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Pre-softmax score q·k/√d_head", f"{split.score:.4f}")
+    m2.metric("Sum of all parts", f"{split.total:.4f}", f"{split.residual:+.1e}", delta_color="off")
+    share = split.feature_share
+    m3.metric("Share carried by feature × feature", "n/a" if share != share else f"{share:.0%}")
+    st.caption(
+        f"score(i, j) = (LN(x_i) W_Q + b_Q)·(LN(x_j) W_K + b_K) / √d_head. Each position's LayerNorm scale is frozen at "
+        "its actual value, so the score is bilinear in the two residuals, and writing each residual as a sum of parts "
+        "(active SAE features: decoder vector × activation; the SAE's error; its decoder bias) splits it exactly into "
+        "query part × key part cells, plus the query and key biases. LayerNorm's centring is applied to every part. "
+        f"The softmax of the recomputed scores reproduces the trace's attention row to {split.pattern_error:.1e}.")
+    st.markdown("**By group** (rows: query side, columns: key side)")
+    st.dataframe(split.groups(), column_config={c: st.column_config.NumberColumn(format="%+.3f")
+                                                for c in split.groups().columns})
+    st.caption(f"The key-bias column (b_K, {split.key_independent:+.3f} here) is the same for every key of this query: it "
+               "shifts the whole row and does not move attention. What decides where the head looks is how the cells "
+               "differ between keys; compare two keys of the same query.")
+    if split.sae:
+        st.markdown("**Top feature pairs** (query feature × key feature, largest |contribution| first)")
+        pairs = split.feature_pairs(labels, 10)
+        st.dataframe(pairs[["query part", "query label", "key part", "key label", "contribution", "share of score"]],
+                     hide_index=True, column_config={"contribution": st.column_config.NumberColumn(format="%+.4f"),
+                                                     "share of score": st.column_config.NumberColumn(format="%+.3f")})
+    with st.expander("Every cell (all parts, incl. error and biases)"):
+        st.dataframe(split.pairs(labels).head(200), hide_index=True,
+                     column_config={"contribution": st.column_config.NumberColumn(format="%+.4f")})
