@@ -5,7 +5,7 @@ import altair as alt
 import streamlit as st
 
 from components import cached, session
-from components.charts_ui import show
+from interp.analysis.qk import contrast_pairs
 from interp.charts.attention import attention_frame
 from interp.charts.common import token_labels
 from interp.errors import InterpError
@@ -20,6 +20,7 @@ def _picked() -> None:
         q, k = int(cells[0]["query_pos"]), int(cells[0]["key_pos"])
         if k <= q:
             st.session_state["qk_query"], st.session_state["qk_key"] = q, k
+            st.session_state["qk_clicked"] = True  # keep the clicked key (render_qk_split resets it otherwise)
 
 
 def _clickable_heatmap(trace, layer: int, head: int, query: int, key: int) -> alt.Chart:
@@ -45,6 +46,11 @@ def render_qk_split(trace, layer: int, head: int) -> None:
     session.bind("qk_query", q_default, range(n))
     query = st.session_state["qk_query"]
     k_default = int(trace.attention[layer, head, query, : query + 1].argmax())
+    here = (trace.model, trace.prompt, layer, head, query)
+    clicked = st.session_state.pop("qk_clicked", False)
+    if st.session_state.get("qk_for", here) != here and not clicked:  # another head or query: where it looks most
+        st.session_state["qk_key"] = k_default
+    st.session_state["qk_for"] = here
     session.bind("qk_key", k_default, range(query + 1))
     left, right = st.columns([3, 2])
     with left:
@@ -55,6 +61,11 @@ def render_qk_split(trace, layer: int, head: int) -> None:
         key = st.selectbox("Key (attended-to token)", range(query + 1), format_func=lambda p: labels_tok[p], key="qk_key",
                            help="Defaults to the key this head attends to most from the chosen query.")
         st.metric("Attention weight (trace)", f"{trace.attention[layer, head, query, key]:.3f}")
+        session.bind("qk_other", -1, range(-1, query + 1))
+        other = st.selectbox("Compare with another key", range(-1, query + 1), key="qk_other",
+                             format_func=lambda p: "(none)" if p < 0 else labels_tok[p],
+                             help="Softmax only cares how scores differ between keys: split score(query, key) − "
+                                  "score(query, other key) to see why the head prefers one to the other.")
     try:
         split = cached.qk_split(session.request(), layer, head, query, key)
     except InterpError as e:
@@ -66,7 +77,9 @@ def render_qk_split(trace, layer: int, head: int) -> None:
     m1.metric("Pre-softmax score q·k/√d_head", f"{split.score:.4f}")
     m2.metric("Sum of all parts", f"{split.total:.4f}", f"{split.residual:+.1e}", delta_color="off")
     share = split.feature_share
-    m3.metric("Share carried by feature × feature", "n/a" if share != share else f"{share:.0%}")
+    m3.metric("Feature × feature cells", "n/a" if split.sae is None else f"{split.feature_total:+.4f}",
+              None if share != share else f"{share:.0%} of the score", delta_color="off",
+              help="Can be above 100 % or negative: the other cells (error, biases) can push the other way.")
     st.caption(
         f"score(i, j) = (LN(x_i) W_Q + b_Q)·(LN(x_j) W_K + b_K) / √d_head. Each position's LayerNorm scale is frozen at "
         "its actual value, so the score is bilinear in the two residuals, and writing each residual as a sum of parts "
@@ -85,6 +98,19 @@ def render_qk_split(trace, layer: int, head: int) -> None:
         st.dataframe(pairs[["query part", "query label", "key part", "key label", "contribution", "share of score"]],
                      hide_index=True, column_config={"contribution": st.column_config.NumberColumn(format="%+.4f"),
                                                      "share of score": st.column_config.NumberColumn(format="%+.3f")})
+    if 0 <= other != key:
+        _render_contrast(split, cached.qk_split(session.request(), layer, head, query, other), labels, labels_tok)
     with st.expander("Every cell (all parts, incl. error and biases)"):
         st.dataframe(split.pairs(labels).head(200), hide_index=True,
                      column_config={"contribution": st.column_config.NumberColumn(format="%+.4f")})
+
+
+def _render_contrast(split, other, labels: dict, labels_tok) -> None:
+    diff = contrast_pairs(split, other, labels)
+    total = split.score - other.score
+    ff = diff[(diff["query group"] == "features") & (diff["key group"] == "features")]["difference"].sum()
+    st.markdown(f"**Why {labels_tok[split.key]} rather than {labels_tok[other.key]}**: score difference "
+                f"{total:+.4f} (parts sum to {diff['difference'].sum():+.4f}); feature × feature cells carry "
+                f"{ff:+.4f}" + (f" ({ff / total:.0%})" if total else "") + ".")
+    st.dataframe(diff.head(10)[["query part", "query label", "key part", "key label", "difference"]], hide_index=True,
+                 column_config={"difference": st.column_config.NumberColumn(format="%+.4f")})

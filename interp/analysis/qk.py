@@ -127,13 +127,18 @@ class QKSplit:
         return table.reindex(index=order[0], columns=order[1])
 
     @property
-    def feature_share(self) -> float:
-        """Share of the score carried by feature x feature cells (NaN without an SAE)."""
-        if self.sae is None or not self.score:
+    def feature_total(self) -> float:
+        """Sum of the feature x feature cells (NaN without an SAE)."""
+        if self.sae is None:
             return float("nan")
         qf = np.array([g == "features" for g in self.q_parts.groups] + [False])
         kf = np.array([g == "features" for g in self.k_parts.groups] + [False])
-        return float(self.cells[np.ix_(qf, kf)].sum() / self.score)
+        return float(self.cells[np.ix_(qf, kf)].sum())
+
+    @property
+    def feature_share(self) -> float:
+        """Share of the score carried by feature x feature cells (NaN without an SAE or for a zero score)."""
+        return self.feature_total / self.score if self.score else float("nan")
 
     @property
     def key_independent(self) -> float:
@@ -178,3 +183,21 @@ def qk_split(backend, trace, layer: int, head: int, query: int, key: int) -> QKS
     pattern_error = float(np.abs(softmax(row) - trace.attention[layer, head, query, : query + 1]).max())
     return QKSplit(layer=layer, head=head, query=query, key=key, source=source, sae=spec.id if spec else None,
                    q_parts=q_parts, k_parts=k_parts, cells=cells, score=float(row[key]), pattern_error=pattern_error)
+
+
+def contrast_pairs(a: QKSplit, b: QKSplit, labels: dict | None = None) -> pd.DataFrame:
+    """score(i, j) - score(i, j') split into (query part, key part) cells, for two splits of the same query and head.
+
+    The query side is the same in both, so each query part pairs with key parts matched by name (a feature active at
+    only one of the two keys counts 0 at the other). The key bias b_K cancels. The rows sum exactly to
+    a.score - b.score: what makes the head prefer key j over key j'. Largest |difference| first."""
+    if (a.layer, a.head, a.query) != (b.layer, b.head, b.query):
+        raise BadInput("A contrast compares two keys of the same query and head.")
+    pa, pb = a.pairs(labels), b.pairs(labels)
+    cols = ["query part", "key part"]
+    both = pa.merge(pb, on=cols, how="outer", suffixes=("", " (other key)"))
+    for c in ("query label", "key label", "query group", "key group"):
+        both[c] = both[c].fillna(both[f"{c} (other key)"])
+    both["difference"] = both["contribution"].fillna(0.0) - both["contribution (other key)"].fillna(0.0)
+    both = both[["query part", "query label", "key part", "key label", "difference", "query group", "key group"]]
+    return both.reindex(both["difference"].abs().sort_values(ascending=False).index).reset_index(drop=True)

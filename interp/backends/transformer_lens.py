@@ -309,7 +309,7 @@ class TransformerLensBackend:
 
     def embeddings(self, tokens) -> tuple[np.ndarray, np.ndarray]:
         """(token embeddings [pos, d_model], position embeddings [pos, d_model]) of a token sequence, float64."""
-        ids = torch.as_tensor(np.asarray(tokens))
+        ids = torch.as_tensor(np.array(tokens))
         pos = self.model.pos_embed.W_pos[: len(ids)] if hasattr(self.model, "pos_embed") else torch.zeros(len(ids), 0)
         return (self.model.embed.W_E[ids].detach().to(torch.float64).numpy(),
                 pos.detach().to(torch.float64).numpy())
