@@ -153,15 +153,15 @@ def qk_split(request: TraceRequest, layer: int, head: int, query: int, key_pos: 
 
 @st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def _value_weighted(key: tuple, layer: int):
-    from interp.analysis.head_math import HeadWeights, value_weighted_norms
+    from interp.analysis.head_math import HeadWeights, sent_norms
 
     tr = trace(_request(*key))
-    return value_weighted_norms(tr.resid_stack[layer], tr.attention[layer],
-                                HeadWeights.from_backend(load_backend(key[0]).head_weights(layer)))
+    sent = sent_norms(tr.resid_stack[layer], HeadWeights.from_backend(load_backend(key[0]).head_weights(layer)))
+    return tr.attention[layer] * sent[:, None, :], sent
 
 
 def value_weighted(request: TraceRequest, layer: int):
-    """[head, q, k] ||a_ij v_j W_O|| of one layer."""
+    """([head, q, k] ||a_ij v_j W_O||, [head, k] ||v_j W_O||) of one layer."""
     return _value_weighted(_key(request), layer)
 
 

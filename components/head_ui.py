@@ -1,6 +1,7 @@
 """Attention page extras: the value-weighted heatmap mode and one head's anatomy, step by step."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -15,20 +16,28 @@ MODES = {"weight": "attention weight", "sent": "value-weighted ‖a·v·W_O‖"}
 
 def render_value_weighted(trace, layer: int, head: int, window=None) -> None:
     try:
-        norms = cached.value_weighted(session.request(), layer)
+        norms, sent = cached.value_weighted(session.request(), layer)
     except InterpError as e:
         st.info(str(e))
         return
     show(value_weighted_heatmap(value_weighted_frame(trace, norms, layer, head, window),
                                 f"L{layer}H{head} · what each key sends: ‖a_ij · v_j · W_O‖"),
          fixed_width=True, export=f"value_weighted_L{layer}H{head}")
-    bos = norms[head, 1:, 0].mean() if trace.n_pos > 1 else 0.0
     st.caption(
         "The attention weight a_ij says how much of key j's value vector the query takes; this map shows how large a "
-        "vector that actually moves into the query's residual stream: a_ij × ‖v_j W_O‖. They differ because value "
-        "vectors differ in size: a head often parks most of its weight on BOS (an 'attention sink') whose value is "
-        f"near zero, so the heavy BOS column of the weights nearly vanishes here (mean sent from BOS in this head: "
-        f"{bos:.3f}; largest cell: {norms[head].max():.3f}).")
+        "vector actually moves into the query's residual stream: a_ij × ‖v_j W_O‖ (Kobayashi et al. 2020). They "
+        "differ because value vectors differ in size: heads often park weight on BOS (an 'attention sink') whose "
+        "value is small, so a heavy BOS column of weights shrinks here. " + bos_sentence(trace, sent, layer, head))
+
+
+def bos_sentence(trace, sent, layer: int, head: int) -> str:
+    """This head's measured BOS figures (the caption's claim, computed, not assumed)."""
+    if trace.n_pos < 3:
+        return ""
+    w_bos = float(trace.attention[layer, head, 1:, 0].mean())
+    ratio = float(sent[head, 0] / max(float(np.median(sent[head, 1:])), 1e-12))
+    return (f"In L{layer}H{head}: mean weight on BOS {w_bos:.2f}; BOS sends ‖v W_O‖ = {sent[head, 0]:.2f}, "
+            f"{ratio:.2f}× the median of the other keys ({float(np.median(sent[head, 1:])):.2f}).")
 
 
 def render_head_anatomy(trace, layer: int, head: int) -> None:

@@ -76,6 +76,12 @@ def test_qk_split_induction_head_on_a_repeated_sentence():
     assert abs(s.residual) < TOL
     pairs = s.feature_pairs({}, 3)
     assert len(pairs) == 3 and (pairs["contribution"].abs().diff().dropna() <= 0).all()
+    # docs/head_detail.md quotes these: the largest pair is a dense feature with itself, 15 % of the score
+    assert (pairs.loc[0, "query part"], pairs.loc[0, "key part"]) == ("feature 385", "feature 385")
+    assert abs(pairs.loc[0, "share of score"] - 0.149) < 0.005
+    other = qk.qk_split(b, tr, 1, 1, query, key - 1)  # the first ' red' itself: why the head prefers ' app'
+    diff = qk.contrast_pairs(s, other)
+    assert abs(diff["difference"].sum() - (s.score - other.score)) < TOL and s.score - other.score > 4
     assert 0.5 < s.feature_share < 1.0  # features carry most of this score (0.78 measured), not all of it
     groups = s.groups()
     assert abs(groups.values.sum() - s.score) < TOL and "SAE error" in groups.index and "bias" in groups.columns

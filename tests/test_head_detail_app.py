@@ -27,7 +27,8 @@ def test_head_views_on_the_induction_head():
     assert_clean(at)
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     assert spec["title"].startswith("L1H1 · what each key sends")
-    assert any("attention sink" in c.value for c in at.caption)
+    # the caption's BOS figures are this head's: weight 0.60 on BOS, which sends 0.31x the median key (measured)
+    assert any("In L1H1: mean weight on BOS 0.60; BOS sends ‖v W_O‖ = 5.42, 0.31×" in c.value for c in at.caption)
     steps = next(d.value for d in at.dataframe if "trace's weight" in d.value.columns)  # head anatomy
     assert steps["softmax"].idxmax() == 10  # ' app', the token after the first ' red'
     assert (steps["softmax"] - steps["trace's weight"]).abs().max() < 1e-5

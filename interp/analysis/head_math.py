@@ -85,15 +85,20 @@ def value_outputs(v: np.ndarray, w: HeadWeights) -> np.ndarray:
     return np.einsum("hpd,hdm->hpm", v, w.W_O)
 
 
+def sent_norms(resid: np.ndarray, w: HeadWeights) -> np.ndarray:
+    """||v_j W_O|| for every head and key position: [head, pos], the size of what a key sends at full weight."""
+    _, _, v = qkv(resid, w)
+    return np.linalg.norm(value_outputs(v, w), axis=-1)
+
+
 def value_weighted_norms(resid: np.ndarray, pattern: np.ndarray, w: HeadWeights) -> np.ndarray:
     """||a_ij v_j W_O|| for every head, query i and key j: [head, q, k] (0 where masked).
 
     The attention weight says how much of key j's value the query takes; this says how large a vector that
     actually moves into the residual stream. A key that gets most of the weight but carries a near-zero value
-    (typically BOS, the 'attention sink') moves almost nothing."""
-    _, _, v = qkv(resid, w)
-    sent = np.linalg.norm(value_outputs(v, w), axis=-1)  # [head, k]
-    return np.asarray(pattern, dtype=np.float64) * sent[:, None, :]
+    moves little: BOS, the usual 'attention sink', often carries a small value (Kobayashi et al. 2020,
+    "Attention is not only a weight")."""
+    return np.asarray(pattern, dtype=np.float64) * sent_norms(resid, w)[:, None, :]
 
 
 def head_outputs(resid: np.ndarray, pattern: np.ndarray, w: HeadWeights, pos: int) -> np.ndarray:
