@@ -33,6 +33,9 @@ def render_dla(trace) -> None:
     except InterpError as e:
         st.info(str(e))
         return
+    if trace.steering:
+        st.info("Steering is on: what a steering hook adds after a block is counted in that block's MLP row (or "
+                "'not attributed' where there is no MLP), since it is part of what changed the residual there.")
     m1, m2 = st.columns(2)
     m1.metric("Logit", f"{att.logit:.4f}")
     m2.metric("Sum of the parts", f"{att.values.sum():.4f}", f"{att.residual:+.1e}", delta_color="off")
