@@ -127,6 +127,12 @@ def test_qk_split_tab_and_a_clicked_cell(server, browser, output_dir):
     page.wait_for_url(lambda url: "qk_query=26" not in url and "qk_query=" in url, timeout=60_000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
+    page.goto(server + QK_LINK.replace("/compare?", "/?") + "&attn_mode=sent")  # value-weighted mode
+    page.get_by_text("what each key sends").first.wait_for(timeout=120_000)
+    page.get_by_text("Head anatomy").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(output_dir / "value_weighted.png"), full_page=True)
     page.goto(server + QK_LINK.replace("/compare?", "/residual-stream?"))
     page.get_by_role("heading", name="Direct logit attribution").wait_for(timeout=120_000)
     page.get_by_text("Sum of the parts").first.wait_for(timeout=60_000)

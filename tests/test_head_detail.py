@@ -87,6 +87,21 @@ def test_qk_split_induction_head_on_a_repeated_sentence():
     assert abs(groups.values.sum() - s.score) < TOL and "SAE error" in groups.index and "bias" in groups.columns
 
 
+def test_qk_split_default_model_example():
+    """docs/head_detail.md's default-model example: L3H1 from the last ' Darcy' to the earlier ' Darcy'."""
+    from interp.registry import REGISTRY
+
+    b = backend_for("tiny-austen-bible")
+    tr = b.trace(TraceRequest("tiny-austen-bible", REGISTRY.get("tiny-austen-bible").default_prompt))
+    assert tr.str_tokens[15] == tr.str_tokens[6] == " Darcy" and tr.attention[3, 1, 15, 1:].argmax() + 1 == 6
+    s = qk.qk_split(b, tr, 3, 1, 15, 6)
+    assert abs(s.score - 2.3359) < 1e-3 and abs(s.feature_share - 1.80) < 0.01
+    top = s.feature_pairs({}, 1).iloc[0]
+    assert (top["query part"], top["key part"]) == ("feature 600", "feature 427") and abs(top["share of score"] - 0.41) < 0.01
+    bos = qk.qk_split(b, tr, 3, 1, 15, 0)
+    assert abs((s.score - bos.score) - (-0.892)) < 1e-3
+
+
 def test_qk_split_refuses_bad_cells(case):
     b, tr, _, _ = case
     for args in ((0, 0, 2, 3), (tr.n_layers, 0, 2, 1), (0, 0, tr.n_pos, 0), (0, 0, 1, -1)):
