@@ -5,6 +5,7 @@ import altair as alt
 import streamlit as st
 
 from components import cached, session
+from components.charts_ui import export_menu
 from interp.analysis.qk import contrast_pairs
 from interp.charts.attention import attention_frame
 from interp.charts.common import token_labels
@@ -54,8 +55,9 @@ def render_qk_split(trace, layer: int, head: int) -> None:
     session.bind("qk_key", k_default, range(query + 1))
     left, right = st.columns([3, 2])
     with left:
-        st.altair_chart(_clickable_heatmap(trace, layer, head, query, st.session_state["qk_key"]), key=PICK,
-                        on_select=_picked, selection_mode="cell", width="content")
+        chart = _clickable_heatmap(trace, layer, head, query, st.session_state["qk_key"])
+        st.altair_chart(chart, key=PICK, on_select=_picked, selection_mode="cell", width="content")
+        export_menu(chart, f"qk_attention_L{layer}H{head}")
     with right:
         query = st.selectbox("Query (attending token)", range(n), format_func=lambda p: labels_tok[p], key="qk_query")
         key = st.selectbox("Key (attended-to token)", range(query + 1), format_func=lambda p: labels_tok[p], key="qk_key",

@@ -44,8 +44,8 @@ info = labels.get(str(feature))
 st.markdown(f"Feature **{feature}** of `{sae_id}`" + (f" · label `{info['label']}`" if info else "") +
             f" · token **{labels_tok[pos]}**")
 
-tab_heads, tab_side, tab_two, tab_qk = st.tabs(["Which heads write this feature", "Token: attention next to features",
-                                                "Two prompts", "Why the head looks there (QK)"])
+tab_heads, tab_side, tab_qk, tab_two = st.tabs(["Which heads write this feature", "Token: attention next to features",
+                                                "Why the head looks there (QK)", "Two prompts"])
 
 
 with tab_heads:
