@@ -162,3 +162,33 @@ def decoder_norm(model_name: str, sae_id: str, feature: int) -> float:
 def str_tokens(model_name: str, ids) -> tuple[str, ...]:
     """Each id's text, decoded on its own (as the trace's str_tokens)."""
     return load_backend(model_name).str_tokens(ids)
+
+
+# --- one head's inner workings and the logit's direct split: from the cached trace, no forward pass -------
+def qk_split(request: TraceRequest, layer: int, head: int, query: int, key_pos: int):
+    cell = (int(layer), int(head), int(query), int(key_pos))
+    return _memo("qk_split", (request, cell), lambda: load_backend(request.model).qk_split(trace(request), *cell),
+                 "Splitting the attention score over SAE features…")
+
+
+def value_weighted(request: TraceRequest, layer: int):
+    """([head, q, k] ||a_ij v_j W_O||, [head, k] ||v_j W_O||) of one layer."""
+    return _memo("value_weighted", (request, int(layer)),
+                 lambda: load_backend(request.model).value_weighted(trace(request), int(layer)))
+
+
+def head_anatomy(request: TraceRequest, layer: int, head: int, query: int):
+    cell = (int(layer), int(head), int(query))
+    return _memo("head_anatomy", (request, cell), lambda: load_backend(request.model).head_anatomy(trace(request), *cell))
+
+
+def token_choices(request: TraceRequest, pos: int):
+    return _memo("token_choices", (request, int(pos)),
+                 lambda: load_backend(request.model).token_choices(trace(request), int(pos)))
+
+
+def logit_attribution(request: TraceRequest, pos: int, token: int):
+    cell = (int(pos), int(token))
+    return _memo("logit_attribution", (request, cell),
+                 lambda: load_backend(request.model).logit_attribution(trace(request), *cell),
+                 "Splitting the logit over heads and MLPs…")

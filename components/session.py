@@ -39,6 +39,7 @@ VIEW_STATE: dict[str, Callable[[str], object]] = {
     "sae_token": int, "sae_feature": int, "gen_n": int, "gen_temp": float, "gen_seed": int,
     "steer_where": str, "steer_start": int, "prompt2": str, "sae_view": str, "presentation": _bool,
     "sae_hide_always_on": _bool,
+    "attn_mode": str, "anat_query": int, "qk_query": int, "qk_key": int, "qk_other": int, "dla_pos": int, "dla_token": int,
     **{f"steer_f{i}": int for i in range(MAX_STEERS)},
     **{f"steer_a{i}": float for i in range(MAX_STEERS)},
     **{f"steer_mode{i}": str for i in range(MAX_STEERS)},

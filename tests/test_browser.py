@@ -101,3 +101,40 @@ def test_two_sessions_one_steering_one_plain(server, browser, output_dir):
     for p in (a, b):
         assert p.locator('[data-testid="stException"]').count() == 0
         p.context.close()
+
+
+QK_LINK = ("/compare?model=tiny-induction&sae=blocks.1.hook_resid_post&attn_layer=1&attn_head=1&qk_query=26"
+           "&prompt=The+old+man+gave+the+young+girl+a+red+apple+and+a+silver+coin.+The+old+man+gave+the+young+girl+a+red"
+           "+apple+and+a+silver+coin.")
+
+
+def test_qk_split_tab_and_a_clicked_cell(server, browser, output_dir):
+    """The QK tab draws the split of the induction head's cell, and clicking a heatmap cell picks a new cell."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(server + QK_LINK)
+    page.get_by_role("heading", name="Attention ↔ SAE features").wait_for(timeout=120_000)
+    wait_idle(page)
+    page.get_by_role("tab", name="Why the head looks there (QK)").click()
+    page.get_by_text("Pre-softmax score").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "SAE blocks.0.hook_resid_post" in body and "resid_pre of layer 1" in body, body[:800]
+    page.screenshot(path=str(output_dir / "qk_split.png"), full_page=True)
+    chart = page.get_by_role("tabpanel").locator('[data-testid="stVegaLiteChart"]').first
+    box = chart.bounding_box()
+    # the lower-left part of the plot is below the diagonal (key <= query), so any cell there is a real one
+    page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.7 * box["height"])
+    page.wait_for_url(lambda url: "qk_query=26" not in url and "qk_query=" in url, timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.goto(server + QK_LINK.replace("/compare?", "/?") + "&attn_mode=sent")  # value-weighted mode
+    page.get_by_text("what each key sends").first.wait_for(timeout=120_000)
+    page.get_by_text("Head anatomy").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(output_dir / "value_weighted.png"), full_page=True)
+    page.goto(server + QK_LINK.replace("/compare?", "/residual-stream?"))
+    page.get_by_role("heading", name="Direct logit attribution").wait_for(timeout=120_000)
+    page.get_by_text("Sum of the parts").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

@@ -15,7 +15,7 @@ def test_compare_page_links_a_feature_to_heads():
     at = new_app(prompt="In the beginning, God created the heavens and the earth. And God said, Let there be light")
     at.switch_page("views/compare.py").run()
     assert_clean(at)
-    pre, total, _ = (m.value for m in at.metric)
+    pre, total, _ = (m.value for m in at.metric[:3])  # the feature-split tab's (the QK tab adds its own after)
     assert float(pre) == pytest.approx(float(total), abs=1e-4)  # the parts add up, as shown to the user
     titles = [c.get("title") for c in charts(at)]
     assert any("parts by component" in str(t) for t in titles), titles

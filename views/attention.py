@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import cached, presentation, session
 from components.charts_ui import show
+from components.head_ui import MODES, render_head_anatomy, render_value_weighted
 from components.page import current_trace
 from components.run_record_ui import record_panel
 from interp.analysis.heads import head_scores
@@ -35,11 +36,16 @@ if trace.n_pos > WINDOW:
     st.info(f"Long prompt: showing positions {start}-{start + WINDOW - 1}. Move the window to see the rest."
             + (f" Keys before position {start} (BOS included) are outside the window, so the rows drawn here sum "
                "to less than 1: the rest of each row's attention went to those earlier keys." if start > 0 else ""))
-frame = attention_frame(trace, layer, head, bos=bos, window=window)
-cap = color_cap(trace, layer, head) if bos == "cap" else 1.0
-show(attention_heatmap(frame, f"L{layer}H{head} · {BOS_MODES[bos]}", color_max=cap), fixed_width=True,
-     export=f"attention_L{layer}H{head}")
+mode = st.radio("Colour by", list(MODES), horizontal=True, format_func=MODES.get, key=session.bind("attn_mode", "weight", MODES))
+if mode == "sent":
+    render_value_weighted(trace, layer, head, window)
+else:
+    frame = attention_frame(trace, layer, head, bos=bos, window=window)
+    cap = color_cap(trace, layer, head) if bos == "cap" else 1.0
+    show(attention_heatmap(frame, f"L{layer}H{head} · {BOS_MODES[bos]}", color_max=cap), fixed_width=True,
+         export=f"attention_L{layer}H{head}")
 st.caption("Grey cells are masked by causal attention (a token cannot attend to later tokens): not zero, not applicable.")
+render_head_anatomy(trace, layer, head)
 
 st.subheader("Every head at a glance")
 probe = cached.probe_head_scores(trace.model)

@@ -8,6 +8,7 @@ import streamlit as st
 from components import cached, session
 from components.charts_ui import show
 from components.page import current_trace
+from components.qk_ui import render_qk_split
 from components.run_record_ui import record_panel
 from interp.charts.common import token_labels
 from interp.charts.sae import always_on
@@ -43,8 +44,8 @@ info = labels.get(str(feature))
 st.markdown(f"Feature **{feature}** of `{sae_id}`" + (f" · label `{info['label']}`" if info else "") +
             f" · token **{labels_tok[pos]}**")
 
-tab_heads, tab_side, tab_two = st.tabs(["Which heads write this feature", "Token: attention next to features",
-                                        "Two prompts"])
+tab_heads, tab_side, tab_qk, tab_two = st.tabs(["Which heads write this feature", "Token: attention next to features",
+                                                "Why the head looks there (QK)", "Two prompts"])
 
 
 with tab_heads:
@@ -137,4 +138,6 @@ with tab_two:
                 c: st.column_config.NumberColumn(format="%.3f")
                 for c in ("max_a", "max_b", "difference", "last_token_a", "last_token_b")})
             st.caption(f"A: {np.count_nonzero(fa.max(0))} features fire somewhere; B: {np.count_nonzero(fb.max(0))}.")
+with tab_qk:
+    render_qk_split(trace, layer, head)
 record_panel(trace, "compare")

@@ -4,6 +4,7 @@ import streamlit as st
 from components import cached, session
 from components.charts_ui import show
 from components.page import current_trace
+from components.dla_ui import render_dla
 from components.run_record_ui import record_panel
 from interp.charts import residual as rc
 from interp.charts.common import token_labels
@@ -61,4 +62,5 @@ pos = st.selectbox("Position", range(trace.n_pos), format_func=lambda p: labels[
                    key=session.bind_token("lens_pos", trace.n_pos, first=0))
 st.dataframe(rc.logit_lens_position_frame(trace, logit_lens, pos), hide_index=True,
              column_config={"prob": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
+render_dla(trace)
 record_panel(trace, "residual-stream")

@@ -130,7 +130,19 @@ class ModelBackend(Protocol):
 
     def decode(self, ids) -> str: ...
 
+    # head detail (interp.backends.head_detail): from a cached trace and the weights, no forward pass
+    def qk_split(self, trace: "Trace", layer: int, head: int, query: int, key: int): ...
+
+    def value_weighted(self, trace: "Trace", layer: int): ...
+
+    def head_anatomy(self, trace: "Trace", layer: int, head: int, query: int): ...
+
+    def token_choices(self, trace: "Trace", pos: int): ...
+
+    def logit_attribution(self, trace: "Trace", pos: int, token: int): ...
+
 
 METHODS = ("info", "forward_passes", "trace", "generate", "per_token_kl", "attribute", "splice", "head_probe",
            "logit_lens", "feature_activations", "all_feature_activations", "feature_logit_effects",
-           "decoder_norm", "mismatch_warnings", "str_tokens", "decode")
+           "decoder_norm", "mismatch_warnings", "str_tokens", "decode", "qk_split", "value_weighted", "head_anatomy",
+           "token_choices", "logit_attribution")

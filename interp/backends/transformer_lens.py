@@ -142,6 +142,31 @@ class TransformerLensBackend(BaseBackend):
     def unembed_matrix(self) -> torch.Tensor:
         return self.model.W_U
 
+    # --- weights for analyses over the cached trace (no forward pass) ------------------------
+    def head_weights(self, layer: int) -> dict:
+        """Layer `layer`'s attention weights as TL holds them (processed: fold_ln, centred, value biases folded),
+        float64 numpy: W_Q/W_K/W_V [head, d_model, d_head], b_* [head, d_head], W_O [head, d_head, d_model],
+        b_O [d_model]; plus what the maths needs to reproduce TL's scores (attn_scale, eps, normalization)."""
+        c, a = self.model.cfg, self.model.blocks[layer].attn
+        f = lambda t: t.detach().to(torch.float64).numpy().copy()  # noqa: E731
+        return {"W_Q": f(a.W_Q), "b_Q": f(a.b_Q), "W_K": f(a.W_K), "b_K": f(a.b_K), "W_V": f(a.W_V), "b_V": f(a.b_V),
+                "W_O": f(a.W_O), "b_O": f(a.b_O), "attn_scale": float(c.attn_scale if c.use_attn_scale else 1.0),
+                "eps": float(c.eps), "normalization": c.normalization_type, "positional": c.positional_embedding_type,
+                "attn_only": bool(c.attn_only), "n_kv_heads": getattr(c, "n_key_value_heads", None)}
+
+    def unembed_weights(self, token: int) -> dict:
+        """The unembedding column of one token (W_U[:, token], b_U[token]) and the final LayerNorm's kind."""
+        c, u = self.model.cfg, self.model.unembed
+        return {"W_U": u.W_U[:, token].detach().to(torch.float64).numpy().copy(), "b_U": float(u.b_U[token].detach()),
+                "eps": float(c.eps), "normalization": c.normalization_type}
+
+    def embeddings(self, tokens) -> tuple[np.ndarray, np.ndarray]:
+        """(token embeddings [pos, d_model], position embeddings [pos, d_model]) of a token sequence, float64."""
+        ids = torch.as_tensor(np.array(tokens))
+        pos = self.model.pos_embed.W_pos[: len(ids)] if hasattr(self.model, "pos_embed") else torch.zeros(len(ids), 0)
+        return (self.model.embed.W_E[ids].detach().to(torch.float64).numpy(),
+                pos.detach().to(torch.float64).numpy())
+
     def logit_lens_logits(self, resid: torch.Tensor) -> torch.Tensor:
         return self.model.unembed(self.model.ln_final(resid))
 
