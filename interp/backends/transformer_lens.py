@@ -14,6 +14,7 @@ from sae_lens import SAE, HookedSAETransformer
 from transformer_lens import loading_from_pretrained as tl_loading
 
 from interp import hooks, lean_forward
+from interp.backends import gemma2
 from interp.lru import BoundedLRU
 from interp.errors import LoadError
 from interp.registry import ModelSpec, SAESpec
@@ -25,7 +26,8 @@ from interp.trace import LogitLens, SAEActivations, Trace
 def load_model(spec: ModelSpec) -> HookedSAETransformer:
     """One loader for the embedded folder and hub names alike: HookedSAETransformer.from_pretrained."""
     source, kwargs = spec.source, spec.kwargs
-    if spec.embedded or Path(source).is_dir():
+    is_folder = spec.embedded or Path(source).is_dir()
+    if is_folder:
         folder = Path(source).resolve()
         if not (folder / "config.json").exists():
             raise LoadError(f"The model folder {folder.name!r} has no config.json; reinstall or retrain it.")
@@ -38,7 +40,7 @@ def load_model(spec: ModelSpec) -> HookedSAETransformer:
         kwargs.setdefault("tokenizer", AutoTokenizer.from_pretrained(source))
     try:
         # TL prints "Loaded pretrained model"; keep stdout for data
-        with contextlib.redirect_stdout(sys.stderr), _one_weight_copy_at_a_time():
+        with contextlib.redirect_stdout(sys.stderr), _one_weight_copy_at_a_time(), gemma2.config_from_hf(source, is_folder):
             model = HookedSAETransformer.from_pretrained(source, device="cpu", **kwargs)
     except OSError as e:  # hub unreachable, or not in the local cache with HF_HUB_OFFLINE=1
         raise LoadError(f"Could not load {spec.title}: the model hub is unreachable or the files are missing ({e}).") from e
