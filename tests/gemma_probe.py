@@ -156,46 +156,66 @@ def attribution(b, info) -> dict:
 
 
 def generation(b, info) -> dict:
-    """Greedy decoding with TL's KV cache (past the sliding window) against HF's argmax, step by step."""
+    """Decoding with TL's KV cache, past the sliding window, against Hugging Face's full forward at every step:
+    the same sampler (interp.generation._sample) with the same seed must draw the same tokens from both."""
+    import numpy as np
     import torch
 
-    from interp.generation import generate, per_token_kl
+    from interp.generation import _sample, generate, per_token_kl
     from interp.requests import FeatureSteer, GenerateRequest, TraceRequest
 
     sid = b.spec.saes[SAE_LAYER].id
     req = TraceRequest(info["model"], PROMPT, (sid,))
-    g = generate(b, GenerateRequest(req, 10, temperature=0.0))
     hf = _hf(info)
-    ids = list(g.tokens[: g.prompt_tokens])
-    margins = []
+    out = {}
+    for name, greq in (("greedy", GenerateRequest(req, 12, temperature=0.0)),
+                       ("sampled", GenerateRequest(req, 12, temperature=1.0, seed=3))):
+        g = generate(b, greq)
+        gen = torch.Generator().manual_seed(greq.seed)
+        ids = list(g.tokens[: g.prompt_tokens])
+        with torch.no_grad():
+            while len(ids) < len(g.tokens):
+                ids.append(_sample(hf(torch.tensor([ids])).logits[0, -1].float(), greq, gen))
+        out[name] = {"tl": list(g.tokens), "hf": ids, "new_distinct": len(set(g.tokens[g.prompt_tokens:])),
+                     "text": g.text}
+    out["prompt_tokens"] = g.prompt_tokens
+    # the step generate() runs for TL-only architectures, fed a varied text one token at a time, against HF
+    from transformer_lens import TransformerLensKeyValueCache
+
+    ids = b.to_tokens(PROMPT + " " + PROMPT, 256)[0]
+    cache = TransformerLensKeyValueCache.init_cache(b.model.cfg, b.model.cfg.device, 1)
     with torch.no_grad():
-        for _ in range(10):
-            logits = hf(torch.tensor([ids])).logits[0, -1]
-            top2 = logits.topk(2).values
-            margins.append(float(top2[0] - top2[1]))
-            ids.append(int(logits.argmax()))
-    steer = FeatureSteer(sid, 0, 40.0, "add", g.prompt_tokens)
-    gs = generate(b, GenerateRequest(TraceRequest(info["model"], PROMPT, (sid,), (steer,)), 10, temperature=0.0))
+        steps = [b.model(ids[:, :8], past_kv_cache=cache)[0]]
+        steps += [b.model(ids[:, i : i + 1], past_kv_cache=cache)[0] for i in range(8, ids.shape[1])]
+        out["cached_decode_max_err"] = _maxdiff(torch.cat(steps), hf(ids).logits[0])
+    out["cached_decode_positions"] = int(ids.shape[1])
+    t = b.trace(TraceRequest(info["model"], PROMPT, (sid,), top_k=1))
+    f = int(t.saes[sid].top_idx[-1, 0])
+    steer = FeatureSteer(sid, f, 1000.0, "add", g.prompt_tokens)  # generated tokens only
+    sreq = GenerateRequest(TraceRequest(info["model"], PROMPT, (sid,), (steer,)), 12, temperature=1.0, seed=3)
+    gs = generate(b, sreq)
     kl = per_token_kl(b, gs.tokens, (steer,), gs.prompt_tokens)
-    sampled = generate(b, GenerateRequest(req, 10, temperature=1.0, seed=3))
-    return {"tl": list(g.tokens), "hf": ids, "min_margin": min(margins), "prompt_tokens": g.prompt_tokens,
-            "text": g.text, "steered_differs": gs.tokens != g.tokens, "kl_max": float(kl.max()),
-            "sampled_len": len(sampled.tokens) - sampled.prompt_tokens}
+    out["steered"] = {"tokens": list(gs.tokens), "differs": gs.tokens != tuple(out["sampled"]["tl"]),
+                      "first_new_same": gs.tokens[g.prompt_tokens] == out["sampled"]["tl"][g.prompt_tokens],
+                      "kl_first": float(kl[0]), "kl_later_max": float(np.max(kl[1:]))}
+    return out
 
 
 def app(b, info) -> dict:
     """Every page in AppTest with the reduced Gemma selected (its own cached backend, as a user gets it)."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file("app.py", default_timeout=120)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
     at.query_params["model"] = info["model"]
     at.query_params["sae"] = b.spec.saes[1].id
     at.query_params["prompt"] = PROMPT
     at.run()
-    views = {}
+    views = {"first": {"exceptions": [e.value for e in at.exception], "errors": [e.value for e in at.error],
+                       "warnings": [w.value for w in at.warning]}}
     for view in ("views/attention.py", "views/residual_stream.py", "views/sae_features.py", "views/compare.py"):
         at.switch_page(view).run()
         views[view] = {"exceptions": [e.value for e in at.exception], "errors": [e.value for e in at.error],
+                       "warnings": [w.value for w in at.warning],
                        "titles": [t.value for t in at.title], "charts": len(at.get("vega_lite_chart"))}
     return {"views": views, "model": at.query_params.get("model"), "sae": at.query_params.get("sae")}
 
@@ -223,5 +243,26 @@ def main(names: list[str]) -> None:
     print(MARK + json.dumps(out), flush=True)
 
 
+def _timing(b, info) -> dict:
+    import time
+
+    from interp.generation import generate
+    from interp.requests import GenerateRequest, TraceRequest
+
+    out = {}
+    req = TraceRequest(info["model"], PROMPT)
+    for name, fn in (("hf_load", lambda: _hf(info)), ("gen10", lambda: generate(b, GenerateRequest(req, 10, temperature=0.0))),
+                     ("trace", lambda: b.trace(req)), ("trace2", lambda: b.trace(req)),
+                     ("gen10b", lambda: generate(b, GenerateRequest(req, 10, temperature=0.0)))):
+        t0 = time.perf_counter(); fn(); out[name] = time.perf_counter() - t0
+    import cProfile, pstats, io
+    pr = cProfile.Profile(); pr.enable(); generate(b, GenerateRequest(req, 10, temperature=0.0)); pr.disable()
+    buf = io.StringIO(); pstats.Stats(pr, stream=buf).sort_stats("cumulative").print_stats(25); out["prof"] = buf.getvalue()
+    return out
+
+
+SECTIONS["_timing"] = _timing
+
 if __name__ == "__main__":
     main(sys.argv[1:])
+

@@ -51,7 +51,13 @@ def tl_config(hf) -> dict:
     }
 
 
+_ADDED: set[str] = set()  # names this module listed as official (TL's own table does not have them)
+_SNIFFED = ("llama", "gemma")  # TL picks these architectures from the name, before reading config.json
+
+
 def _known_by_name(source: str, tl_loading) -> bool:
+    if source in _ADDED:
+        return False
     try:
         tl_loading.get_official_model_name(source)
         return True
@@ -59,11 +65,25 @@ def _known_by_name(source: str, tl_loading) -> bool:
         return False
 
 
+def _neutral_path(folder: str, tmp: str) -> str:
+    """A symlink to `folder` whose path TL's name sniffing cannot misread (tmp is a fresh temporary folder)."""
+    import os
+
+    link = os.path.join(tmp, "model")
+    os.symlink(folder, link)
+    return link
+
+
 @contextlib.contextmanager
 def config_from_hf(source: str, is_folder: bool):
-    """While loading `source`: if it is a Gemma 2 that TL does not know by name, TL's config conversion returns
-    the fields read from its config.json (a folder, or the hub cache). Other sources load unchanged.
-    Call it under the backend's load lock: the patch is process-wide."""
+    """While loading `source`, TL's config conversion for it is replaced when TL would get it wrong:
+    - a Gemma 2 that TL does not know by name: the fields read from its config.json (a folder or the hub cache);
+    - a local folder whose path contains "gemma" or "llama" (e.g. installed under ~/gemma-work/): TL picked
+      the architecture from the path ("GemmaForCausalLM is not currently supported" for the embedded GPT-2);
+      its conversion then reads the same folder through a neutral symlink.
+    Other sources load unchanged. Call it under the backend's load lock: the patch is process-wide."""
+    import tempfile
+
     from transformer_lens import loading_from_pretrained as tl_loading
 
     if not is_folder and _known_by_name(source, tl_loading):
@@ -76,19 +96,24 @@ def config_from_hf(source: str, is_folder: bool):
     except Exception:  # not loadable here: let TL's own load report it
         yield
         return
-    if (getattr(hf, "architectures", None) or [None])[0] != GEMMA2:
-        yield
-        return
-    cfg = dict(tl_config(hf), tokenizer_name=source)
     original = tl_loading.convert_hf_model_config
+    with tempfile.TemporaryDirectory(prefix="tl-config-") as tmp:
+        if (getattr(hf, "architectures", None) or [None])[0] == GEMMA2:
+            cfg = dict(tl_config(hf), tokenizer_name=source)
+            if source not in tl_loading.OFFICIAL_MODEL_NAMES:
+                tl_loading.OFFICIAL_MODEL_NAMES.append(source)
+                _ADDED.add(source)
+        elif is_folder and any(s in source.lower() for s in _SNIFFED):
+            cfg = dict(original(_neutral_path(source, tmp)), tokenizer_name=source)
+        else:
+            yield
+            return
 
-    def convert(model_name, **kwargs):
-        return dict(cfg) if model_name == source else original(model_name, **kwargs)
+        def convert(model_name, **kwargs):
+            return dict(cfg) if model_name == source else original(model_name, **kwargs)
 
-    if source not in tl_loading.OFFICIAL_MODEL_NAMES:
-        tl_loading.OFFICIAL_MODEL_NAMES.append(source)
-    tl_loading.convert_hf_model_config = convert
-    try:
-        yield
-    finally:
-        tl_loading.convert_hf_model_config = original
+        tl_loading.convert_hf_model_config = convert
+        try:
+            yield
+        finally:
+            tl_loading.convert_hf_model_config = original
