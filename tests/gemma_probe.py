@@ -1,6 +1,7 @@
 """Runs the app's own code on the reduced Gemma 2 (tests/gemma_cache.py) in a process that sees only that cache,
 and prints one JSON line: `python -m tests.gemma_probe SECTION...` with tests.hub_cache.offline_env(info) and
-GEMMA_INFO=<json of build_gemma_cache's result>. Every socket connection is refused and recorded.
+GEMMA_INFO=<json of build_gemma_cache's result> (run_gemma_probe does this). There every socket
+connection is refused and recorded.
 
 Each section is a function (backend, info) -> dict of plain numbers, so a new check (the QK split, direct
 logit attribution) is one more function in SECTIONS and one more test reading its dict.
@@ -22,11 +23,6 @@ _attempts: list[str] = []
 def _refuse(*args, **kwargs):
     _attempts.append(repr(args[1:] if args and isinstance(args[0], socket.socket) else args)[:200])
     raise OSError("network access attempted in an offline test")
-
-
-socket.socket.connect = _refuse
-socket.socket.connect_ex = _refuse
-socket.create_connection = _refuse
 
 
 def _hf(info, **overrides):
@@ -220,11 +216,27 @@ def app(b, info) -> dict:
     return {"views": views, "model": at.query_params.get("model"), "sae": at.query_params.get("sae")}
 
 
+def run_gemma_probe(info: dict, *sections: str) -> dict:
+    """From a test: run the sections (all by default) in a subprocess that sees only the cache in `info`."""
+    import subprocess
+
+    from tests.hub_cache import offline_env
+
+    env = dict(offline_env(info), GEMMA_INFO=json.dumps(info), OMP_NUM_THREADS="1")  # see test_gemma_path
+    proc = subprocess.run([sys.executable, "-m", "tests.gemma_probe", *sections], cwd=Path(__file__).resolve().parent.parent,
+                          env=env, capture_output=True, text=True, timeout=600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
+    assert proc.returncode == 0 and lines, f"probe failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    return json.loads(lines[-1][len(MARK):])
+
+
 SECTIONS = {f.__name__: f for f in (faithfulness, saes, steering, attribution, generation, app)}
 
 
 def main(names: list[str]) -> None:
     import time
+
+    socket.socket.connect = socket.socket.connect_ex = socket.create_connection = _refuse  # this process only
 
     from tests.gemma_cache import register
 
@@ -243,25 +255,6 @@ def main(names: list[str]) -> None:
     print(MARK + json.dumps(out), flush=True)
 
 
-def _timing(b, info) -> dict:
-    import time
-
-    from interp.generation import generate
-    from interp.requests import GenerateRequest, TraceRequest
-
-    out = {}
-    req = TraceRequest(info["model"], PROMPT)
-    for name, fn in (("hf_load", lambda: _hf(info)), ("gen10", lambda: generate(b, GenerateRequest(req, 10, temperature=0.0))),
-                     ("trace", lambda: b.trace(req)), ("trace2", lambda: b.trace(req)),
-                     ("gen10b", lambda: generate(b, GenerateRequest(req, 10, temperature=0.0)))):
-        t0 = time.perf_counter(); fn(); out[name] = time.perf_counter() - t0
-    import cProfile, pstats, io
-    pr = cProfile.Profile(); pr.enable(); generate(b, GenerateRequest(req, 10, temperature=0.0)); pr.disable()
-    buf = io.StringIO(); pstats.Stats(pr, stream=buf).sort_stats("cumulative").print_stats(25); out["prof"] = buf.getvalue()
-    return out
-
-
-SECTIONS["_timing"] = _timing
 
 if __name__ == "__main__":
     main(sys.argv[1:])
