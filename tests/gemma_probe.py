@@ -62,6 +62,13 @@ def faithfulness(b, info) -> dict:
         no_win = _hf(info, sliding_window=info["n_ctx"])(tokens, output_attentions=True)
         out["attention_change_without_window"] = _maxdiff(torch.stack([a[0] for a in no_win.attentions]), hf_att)
         out["logits_change_without_cap"] = _maxdiff(_hf(info, final_logit_softcapping=None)(tokens).logits, o.logits)
+    # the logit lens of the last residual is the model's own (soft-capped) next-token distribution
+    lens = b.logit_lens(t, k=5)
+    top = torch.softmax(o.logits[0].float(), -1).topk(5, dim=-1)
+    out["lens_last_prob_err"] = _maxdiff(lens.top_prob[-1], top.values)
+    out["lens_last_idx_equal"] = bool((torch.from_numpy(lens.top_idx[-1]).long() == top.indices).all())
+    with torch.no_grad():  # every position, every token (the top-5 above are near one-hot on this model)
+        out["lens_last_logits_err"] = _maxdiff(b.logit_lens_logits(torch.from_numpy(t.resid_stack[-1])[None])[0], o.logits[0])
     # sliding layers attend to at most `window` keys; global ones to every earlier key
     att = t.attention
     out["max_keys_per_layer"] = [int((att[l] > 0).sum(-1).max()) for l in range(att.shape[0])]

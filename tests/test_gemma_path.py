@@ -46,6 +46,8 @@ def test_attention_and_logits_equal_hf_eager(probe, gemma_cache):
     assert f["attention_change_without_softcap"] > 1e-3
     assert f["attention_change_without_window"] > 0.5
     assert f["logits_change_without_cap"] > 1.0 and f["logits_abs_max"] < 30.0
+    # the logit lens of the last residual is the model's output, soft cap included
+    assert f["lens_last_logits_err"] < 1e-4 and f["lens_last_prob_err"] < 1e-4 and f["lens_last_idx_equal"]
     assert f["max_keys_per_layer"] == [6, f["n_pos"], 6, f["n_pos"]]  # sliding layers see 6 keys, global all
 
 

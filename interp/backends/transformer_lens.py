@@ -292,8 +292,11 @@ class TransformerLensBackend:
         return torch.stack([cache[hook_name(l)][0] for l in range(self.model.cfg.n_layers)])
 
     def logit_lens_logits(self, resid: torch.Tensor) -> torch.Tensor:
-        """Final LayerNorm applied to a residual vector (its own scale), then the unembedding."""
-        return self.model.unembed(self.model.ln_final(resid))
+        """Final LayerNorm applied to a residual vector (its own scale), then the unembedding, then the model's
+        logit soft-cap if it has one (Gemma 2: 30 tanh(l / 30)), so the last layer's lens is the model's output."""
+        logits = self.model.unembed(self.model.ln_final(resid))
+        cap = self.model.cfg.output_logits_soft_cap
+        return cap * torch.tanh(logits / cap) if cap is not None and cap > 0 else logits
 
     def logit_lens(self, trace: Trace, k: int = 5) -> LogitLens:
         """Top-k of the logit lens at every residual of a trace. No forward pass: it reads trace.resid_stack."""
