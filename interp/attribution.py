@@ -11,6 +11,8 @@ layer_norm): then it is linear too and the split is exact. Each component's shar
 w = r_f * W_enc[:, f]; the constants form one "SAE bias" row. The rows sum to the pre-activation that
 sae-lens itself computes (its hook_sae_acts_pre), which is checked on every call.
 A head's share splits further over source tokens: A[h, p, s] * (v[s, h] @ W_O[h]) @ w.
+Gemma 2 normalises the summed heads (RMSNorm ln1_post) before they join the residual; with that norm's scale
+frozen at this token it is linear too, so each head's (and source token's) image goes through it.
 """
 from __future__ import annotations
 

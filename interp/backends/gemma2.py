@@ -5,7 +5,8 @@ TransformerLens 3.9 builds a Gemma 2 config from a hard-coded table keyed by the
 architecture, so any other Gemma 2 (a fine-tune under another name, a local folder, the reduced model the
 tests build) raised "not found" or NotImplementedError. `config_from_hf(source)` supplies the same
 HookedTransformerConfig fields, read from the checkpoint's own config.json, for the duration of one load.
-The official names keep TransformerLens's table (their entries are not touched).
+The official names keep TransformerLens's table (their entries are not touched). The same patch lets a local
+folder whose path contains "gemma" or "llama" load: TL picked the architecture from such a path.
 """
 from __future__ import annotations
 
