@@ -160,7 +160,7 @@ def gemma_scope(name: str, title: str, source: str, n_layers: int, release: str,
 
 
 def _gemma_2_2b() -> ModelSpec:
-    return gemma_scope("gemma-2-2b", "gemma-2-2b + Gemma Scope 16k (needs the hub, ~10 GB RAM)", "google/gemma-2-2b",
+    return gemma_scope("gemma-2-2b", "gemma-2-2b + Gemma Scope 16k (needs the hub, ~24 GB RAM to load)", "google/gemma-2-2b",
                        26, "gemma-scope-2b-pt-res-canonical", neuronpedia="gemma-2-2b",
                        description="Gated on the hub (accept the licence, set HF_TOKEN). Too large for Community Cloud.")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -64,16 +63,29 @@ def measure(folder: str, dtype: str, tokens: int, reps: int) -> dict:
     from interp.registry import GEMMA_SCOPE_PROCESSING, ModelSpec
     from interp.requests import TraceRequest
 
+    import threading
+
     gc.collect()
     base = _rss()
+    peak, loading = [base], threading.Event()
+
+    def sample():  # ru_maxrss also counts transient import-time peaks; sample RSS during the load itself
+        while not loading.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     spec = ModelSpec(name="estimate", title="estimate", source=folder,
                      from_pretrained_kwargs=GEMMA_SCOPE_PROCESSING + (("dtype", dtype),))
     t0 = time.perf_counter()
     model = load_model(spec)
     load_s = time.perf_counter() - t0
+    loading.set()
+    sampler.join()
     gc.collect()
     out = {"load_s": load_s, "rss_after_load": _rss() - base,
-           "peak_during_load": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base,  # lifetime peak
+           "peak_during_load": peak[0] - base,
            "params": sum(p.numel() for p in model.parameters())}
     b = TransformerLensBackend(spec, model)
     prompt = " ".join(["The old man gave the young girl a red apple by the river."] * 40)
