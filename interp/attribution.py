@@ -11,6 +11,8 @@ layer_norm): then it is linear too and the split is exact. Each component's shar
 w = r_f * W_enc[:, f]; the constants form one "SAE bias" row. The rows sum to the pre-activation that
 sae-lens itself computes (its hook_sae_acts_pre), which is checked on every call.
 A head's share splits further over source tokens: A[h, p, s] * (v[s, h] @ W_O[h]) @ w.
+Gemma 2 normalises the summed heads (RMSNorm ln1_post) before they join the residual; with that norm's scale
+frozen at this token it is linear too, so each head's (and source token's) image goes through it.
 """
 from __future__ import annotations
 
@@ -81,6 +83,19 @@ def _scope(hook_name: str) -> tuple[int, bool]:
     raise BadInput(f"Attribution needs an SAE on the residual stream; this one reads {hook_name}.")
 
 
+def _frozen_post_norm(block, attn_pre: torch.Tensor):
+    """The normalisation applied to the summed heads before hook_attn_out (Gemma 2's RMSNorm ln1_post), as a
+    linear map with its scale frozen at this token's value: v -> v * w / rms(attn_pre). Identity when the block
+    has none. The heads' images then add up to the block's attention output exactly, as the SAE's own norm does."""
+    norm = getattr(block, "ln1_post", None)
+    if norm is None:
+        return lambda v: v
+    if not hasattr(norm, "w") or hasattr(norm, "b"):  # LayerNorm-style post-norm: centring, not handled
+        return lambda v: v
+    scale = (attn_pre.float().pow(2).mean() + norm.eps).sqrt()
+    return lambda v: v / scale * norm.w
+
+
 def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int, max_tokens: int = 256) -> FeatureAttribution:
     """Implementation behind TransformerLensBackend.attribute(AttributionRequest): it reads TL's W_O and
     hook_z / hook_v, so it takes that backend (the app reaches it only through the backend verb)."""
@@ -141,20 +156,22 @@ def attribute_feature(backend, prompt: str, sae_id: str, feature: int, pos: int,
             z = cache[hooks.z(l)][0, pos]  # [head, d_head]
             per_head = torch.einsum("hd,hdm->hm", z, block.attn.W_O)  # [head, d_model]
             attn_total = cache[hooks.attn_out(l)][0, pos]
-            if torch.allclose(per_head.sum(0) + block.attn.b_O, attn_total, atol=1e-4, rtol=1e-4):
+            post = _frozen_post_norm(block, per_head.sum(0) + block.attn.b_O)  # Gemma 2: linear at this token
+            per_head, b_O = post(per_head), post(block.attn.b_O)
+            if torch.allclose(per_head.sum(0) + b_O, attn_total, atol=1e-4, rtol=1e-4):
                 for h in range(H):
                     add(f"L{l}H{h}", "head", l, h, per_head[h])
-                add(f"L{l} attention bias", "attn_bias", l, -1, block.attn.b_O)
+                add(f"L{l} attention bias", "attn_bias", l, -1, b_O)
                 pattern = cache[hooks.pattern(l)][0, :, pos]  # [head, key_pos]
                 v = cache[hooks.v(l)][0]  # [key_pos, kv_head, d_head]
                 if v.shape[1] != H:  # grouped-query attention: each kv head serves H / n_kv query heads
                     v = v.repeat_interleave(H // v.shape[1], dim=1)
                 # [head, key_pos]: A[h, p, s] * (v[s, h] @ W_O[h]) @ w, via the norm's linear map
-                out_vec = torch.einsum("shd,hdm->hsm", v, block.attn.W_O)
+                out_vec = post(torch.einsum("shd,hdm->hsm", v, block.attn.W_O))
                 src = pattern * (lin(out_vec) @ w)
                 attention[l] = pattern.float().numpy()
                 source[l] = src.float().numpy()
-            else:  # e.g. a normalisation after attention (Gemma 2): heads do not add up to the block's output
+            else:  # e.g. a normalisation after attention that is not linear at a fixed scale
                 add(f"L{l} attention", "attn", l, -1, attn_total)
                 notes.append(f"Layer {l}: the attention output is normalised after the heads are summed, so it is "
                              "shown as one component.")

@@ -142,22 +142,34 @@ def _induction() -> ModelSpec:
     )
 
 
-def _gemma_2_2b() -> ModelSpec:
-    layers = range(26)
+# Gemma Scope was trained on the unprocessed model: no LayerNorm folding, no centring
+GEMMA_SCOPE_PROCESSING = (("fold_ln", False), ("center_writing_weights", False), ("center_unembed", False))
+
+
+def gemma_scope(name: str, title: str, source: str, n_layers: int, release: str, neuronpedia: str | None = None,
+                width: str = "16k", description: str = "") -> ModelSpec:
+    """A Gemma 2 model with one Gemma Scope residual SAE per layer (sae-lens release ids
+    "layer_<l>/width_<width>/canonical", reading blocks.<l>.hook_resid_post). tests/gemma_cache.py registers a
+    reduced Gemma 2 through this same function."""
     return ModelSpec(
-        name="gemma-2-2b",
-        title="gemma-2-2b + Gemma Scope 16k (needs the hub, ~10 GB RAM)",
-        source="google/gemma-2-2b",
+        name=name,
+        title=title,
+        source=source,
         saes=tuple(
-            SAESpec(id=f"layer_{l}/width_16k/canonical", hook=hooks.resid_post(l),
-                    release="gemma-scope-2b-pt-res-canonical", sae_id=f"layer_{l}/width_16k/canonical",
-                    neuronpedia=f"gemma-2-2b/{l}-gemmascope-res-16k")
-            for l in layers
+            SAESpec(id=f"layer_{l}/width_{width}/canonical", hook=hooks.resid_post(l), release=release,
+                    sae_id=f"layer_{l}/width_{width}/canonical",
+                    neuronpedia=f"{neuronpedia}/{l}-gemmascope-res-{width}" if neuronpedia else None)
+            for l in range(n_layers)
         ),
-        # Gemma Scope was trained on the unprocessed model
-        from_pretrained_kwargs=(("fold_ln", False), ("center_writing_weights", False), ("center_unembed", False)),
-        description="Gated on the hub (accept the licence, set HF_TOKEN). Too large for Community Cloud.",
+        from_pretrained_kwargs=GEMMA_SCOPE_PROCESSING,
+        description=description,
     )
+
+
+def _gemma_2_2b() -> ModelSpec:
+    return gemma_scope("gemma-2-2b", "gemma-2-2b + Gemma Scope 16k (needs the hub, ~24 GB RAM to load)", "google/gemma-2-2b",
+                       26, "gemma-scope-2b-pt-res-canonical", neuronpedia="gemma-2-2b",
+                       description="Gated on the hub (accept the licence, set HF_TOKEN). Too large for Community Cloud.")
 
 
 def _llama_3_1_8b() -> ModelSpec:

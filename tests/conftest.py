@@ -34,6 +34,15 @@ def spec():
 
 
 @pytest.fixture(scope="session")
+def gemma_cache(tmp_path_factory) -> dict:
+    """A reduced Gemma 2 + Gemma Scope-format JumpReLU SAEs in a fresh local hub cache (tests/gemma_cache.py);
+    run checks on it with tests.gemma_probe.run_gemma_probe(info, *sections)."""
+    from tests.gemma_cache import build_gemma_cache
+
+    return build_gemma_cache(tmp_path_factory.mktemp("gemma_hf_home"))
+
+
+@pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     return OUTPUT

@@ -192,7 +192,7 @@ class BaseBackend(HeadDetailVerbs):
         logits, cache = self._run_with_cache(tokens, wanted, request.active_steering, last_logits_only=True)
 
         def norms(h):  # [layer, pos]; the norm first, so only [pos] vectors are stacked
-            return torch.stack([cache[h(l)][0].norm(dim=-1) for l in range(L)]).numpy()
+            return torch.stack([cache[h(l)][0].norm(dim=-1) for l in range(L)]).float().numpy()  # bf16 has no numpy
 
         # residual before each block, plus the final one: [L + 1, pos, d_model]
         stack = torch.stack([cache[hooks.resid_pre(l)][0] for l in range(L)] + [cache[hooks.resid_post(L - 1)][0]])
@@ -207,7 +207,7 @@ class BaseBackend(HeadDetailVerbs):
             resid_post_norm=norms(hooks.resid_post),
             next_token_logprobs=torch.log_softmax(logits[0, -1].float(), -1).numpy(),
             attn_out_norm=norms(hooks.attn_out), mlp_out_norm=norms(hooks.mlp_out),
-            resid_cosine=cosine.numpy(), resid_stack=stack.float().numpy(), d_model=self.info.d_model,
+            resid_cosine=cosine.float().numpy(), resid_stack=stack.float().numpy(), d_model=self.info.d_model,
             saes=sae_acts, steering=request.active_steering, notices=tuple(notices), processing=self.spec.kwargs,
         )
 

@@ -15,7 +15,7 @@ import torch
 from sae_lens import SAE, HookedSAETransformer  # noqa: F401
 
 from interp import lean_forward
-from interp.backends import tl_patches
+from interp.backends import gemma2, tl_patches
 from interp.backends.api import AttributionRequest, ModelInfo
 from interp.backends.common import (SPARSE_DECODE_BELOW, BaseBackend, _decode, _nbytes,  # noqa: F401  (old names)
                                     load_sae, sae_activations)
@@ -28,7 +28,8 @@ from interp.steering import steering_hooks
 def load_model(spec: ModelSpec) -> HookedSAETransformer:
     """One loader for the embedded folder and hub names alike: HookedSAETransformer.from_pretrained."""
     source, kwargs = spec.source, spec.kwargs
-    if spec.embedded or Path(source).is_dir():
+    is_folder = spec.embedded or Path(source).is_dir()
+    if is_folder:
         folder = Path(source).resolve()
         if not (folder / "config.json").exists():
             raise LoadError(f"The model folder {folder.name!r} has no config.json; reinstall or retrain it.")
@@ -39,7 +40,8 @@ def load_model(spec: ModelSpec) -> HookedSAETransformer:
         kwargs.setdefault("tokenizer", AutoTokenizer.from_pretrained(source))
     try:
         # TL prints "Loaded pretrained model"; keep stdout for data
-        with contextlib.redirect_stdout(sys.stderr), tl_patches.one_weight_copy_at_a_time():
+        with contextlib.redirect_stdout(sys.stderr), tl_patches.one_weight_copy_at_a_time(), \
+                gemma2.config_from_hf(source, is_folder):
             model = HookedSAETransformer.from_pretrained(source, device="cpu", **kwargs)
     except OSError as e:  # hub unreachable, or not in the local cache with HF_HUB_OFFLINE=1
         raise LoadError(f"Could not load {spec.title}: the model hub is unreachable or the files are missing ({e}).") from e
@@ -168,7 +170,11 @@ class TransformerLensBackend(BaseBackend):
                 pos.detach().to(torch.float64).numpy())
 
     def logit_lens_logits(self, resid: torch.Tensor) -> torch.Tensor:
-        return self.model.unembed(self.model.ln_final(resid))
+        """Final LayerNorm applied to a residual vector (its own scale), then the unembedding, then the model's
+        logit soft-cap if it has one (Gemma 2: 30 tanh(l / 30)), so the last layer's lens is the model's output."""
+        logits = self.model.unembed(self.model.ln_final(resid))
+        cap = self.model.cfg.output_logits_soft_cap
+        return cap * torch.tanh(logits / cap) if cap is not None and cap > 0 else logits
 
     def attribute(self, request: AttributionRequest):
         from interp.attribution import attribute_feature
