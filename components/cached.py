@@ -137,3 +137,36 @@ def feature_attribution(model_name: str, prompt: str, sae_id: str, feature: int,
     from interp.attribution import attribute_feature
 
     return attribute_feature(load_backend(model_name), prompt, sae_id, feature, pos)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def feature_dashboard(model_name: str, sae_id: str):
+    """The offline dashboard (interp.dashboards.store.Dashboard) of an embedded SAE; None for hub SAEs or when
+    its file is missing. Read once and shared: a few MB of read-only arrays."""
+    from interp.dashboards.store import FILE, Dashboard
+
+    spec = REGISTRY.get(model_name).sae(sae_id)
+    path = spec.path / FILE if spec.path is not None else None
+    return Dashboard.load(path) if path is not None and path.exists() else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
+def feature_logits(model_name: str, sae_id: str, feature: int) -> dict:
+    from interp.sae_tools import feature_logit_effects
+
+    return feature_logit_effects(load_backend(model_name), sae_id, feature)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
+def similar_features(model_name: str, sae_id: str, feature: int) -> list:
+    from interp.dashboards.local import similar_features as _similar
+
+    return _similar(load_backend(model_name), sae_id, feature)
+
+
+def feature_on_prompt(request: TraceRequest, sae_id: str, feature: int):
+    """One feature's activation at every token of a request's (cached) trace, re-encoding its stored inputs."""
+    from interp.sae_tools import feature_activations
+
+    acts = trace(request).saes[sae_id]
+    return feature_activations(load_backend(request.model), sae_id, acts.inputs, feature)
