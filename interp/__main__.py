@@ -73,7 +73,8 @@ def _dashboards(args) -> int:
     from interp.training.corpus import build_corpus
 
     docs = build_corpus(Path(args.workdir) / "corpus")
-    report = {Path(m).name: build_model_dashboards(Path(m), docs, args.label_tokens, log=lambda x: print(x, flush=True))
+    report = {Path(m).name: build_model_dashboards(Path(m), docs, args.label_tokens, log=lambda x: print(x, flush=True),
+                                                   cache_dir=Path(args.workdir) / "dashboards")
               for m in args.model_dir}
     print(json.dumps(report, indent=1))
     return 0

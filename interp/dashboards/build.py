@@ -118,10 +118,11 @@ def lineage_arrays(prefix: str, w_dec: np.ndarray, w_other: np.ndarray, x, x_oth
             f"{prefix}_coact_id": c_id.astype(np.int16), f"{prefix}_coact": co[rows, c_id].astype(np.float32)}
 
 
-def token_index(x, windows: np.ndarray, vocab: int) -> dict[str, np.ndarray]:
-    """Per vocabulary token: the TOKEN_TOP features whose mean activation where it is the current token
-    (non-BOS positions) most exceeds their mean activation over all tokens (so a feature that fires everywhere
-    does not top every token's list), for search by token. Stored: that mean on the token."""
+def token_index(x, windows: np.ndarray, vocab: int, max_act: np.ndarray) -> dict[str, np.ndarray]:
+    """Per vocabulary token: the TOKEN_TOP features most about it, for search by token. A feature's score for
+    token v is (share of its total activation that falls on v) x (its mean activation on v / its max): a
+    feature that fires everywhere has a small share on any one token, and one that touched v once, weakly,
+    has a small mean. Stored: the mean activation on the token (non-BOS positions of the label text)."""
     from scipy import sparse
 
     n, ctx = windows.shape
@@ -132,9 +133,9 @@ def token_index(x, windows: np.ndarray, vocab: int) -> dict[str, np.ndarray]:
     total = (onehot @ x).toarray()  # [vocab, feature] summed activation
     count = np.bincount(flat[rows], minlength=vocab)
     mean = total / np.maximum(count, 1)[:, None]
-    excess = mean - np.asarray(x.sum(0)).ravel() / len(rows)  # [vocab, feature]
-    ids = np.argsort(-excess, axis=1)[:, :TOKEN_TOP]
+    score = total / np.maximum(total.sum(0), 1e-12) * mean / np.maximum(max_act, 1e-12)
+    ids = np.argsort(-score, axis=1)[:, :TOKEN_TOP]
     val = np.take_along_axis(mean, ids, 1)
-    ids = np.where(np.take_along_axis(excess, ids, 1) > 0, ids, -1)
+    ids = np.where(np.take_along_axis(score, ids, 1) > 0, ids, -1)
     return {"token_feat_ids": ids.astype(np.int16), "token_feat_mean": val.astype(np.float16),
             "token_count": count.astype(np.int32)}

@@ -127,8 +127,8 @@ def word_piece(text: Text, fire_pos: np.ndarray, decode, ctx: int) -> str | None
 
 def describe(rule: dict, score: float, text: Text, fire_pos: np.ndarray, decode, ctx: int) -> str:
     """A short description: the rule in words, plus the whole word / the usual next token when telling."""
-    if not rule:
-        return "never fires strongly on the label text"
+    if not any(rule.values()):
+        return "too rare on the label text to describe"
     cur = " / ".join(_tok(decode, t) for t in rule.get("cur", []))
     prev = " / ".join(_tok(decode, t) for t in rule.get("prev", []))
     text_ = f"{cur} after {prev}" if cur and prev else (cur or f"after {prev}")

@@ -67,7 +67,26 @@ def summary(feats: list[dict]) -> dict:
             "share_holds": round(float(np.mean([s >= labels.HOLDS_AT for s in scores])), 3) if scores else None}
 
 
-def build_model_dashboards(model_dir: Path, docs: list[str], label_tokens: int = 200_000, log=print) -> dict:
+def cached_collect(model, saes: dict, windows: np.ndarray, path: Path | None) -> dict:
+    """collect(), kept on disk (int16 ids, float16 values: ~45 MB per SAE for 200 k tokens) so that changing
+    the labeller or the file layout does not rerun the model; reused only for the same windows."""
+    from interp.dashboards.collect import SparseActs
+
+    if path is not None and path.exists():
+        z = np.load(path)
+        if np.array_equal(z["windows"], windows):
+            return {sid: SparseActs(z[f"{sid}/idx"].astype(np.int32), z[f"{sid}/val"].astype(np.float32),
+                                    saes[sid].cfg.d_sae) for sid in saes}
+    acts = collect(model, saes, windows)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, windows=windows, **{f"{sid}/idx": a.idx.astype(np.int16) for sid, a in acts.items()},
+                 **{f"{sid}/val": a.val.astype(np.float16) for sid, a in acts.items()})
+    return acts
+
+
+def build_model_dashboards(model_dir: Path, docs: list[str], label_tokens: int = 200_000, log=print,
+                           cache_dir: Path | None = None) -> dict:
     import torch
 
     from interp.backends.transformer_lens import load_model, load_sae
@@ -81,7 +100,8 @@ def build_model_dashboards(model_dir: Path, docs: list[str], label_tokens: int =
     saes = {f.name: load_sae(SAESpec(id=f.name, hook=f.name, path=f)) for f in folders}
     win_a, win_b = texts(model.tokenizer, docs, label_tokens)
     log(f"{model_dir.name}: label text {win_a.size} tokens, held-out {win_b.size}")
-    acts_a, acts_b = collect(model, saes, win_a), collect(model, saes, win_b)
+    acts_a, acts_b = (cached_collect(model, saes, w, cache_dir / f"{model_dir.name}_{name}.npz" if cache_dir else None)
+                      for w, name in ((win_a, "label"), (win_b, "heldout")))
     log(f"activations collected in {time.perf_counter() - t0:.1f} s")
     vocab_n = model.cfg.d_vocab
     vocab = [model.tokenizer.decode([i]) for i in range(vocab_n)]
@@ -95,7 +115,7 @@ def build_model_dashboards(model_dir: Path, docs: list[str], label_tokens: int =
     for i, sid in enumerate(ids):
         arrays = build.feature_arrays(acts_a[sid], win_a)
         arrays |= build.logit_arrays(w_dec[sid], w_u) | build.similar_arrays(w_dec[sid], arrays["density"] > 0)
-        arrays |= build.token_index(csr[sid], win_a, vocab_n)
+        arrays |= build.token_index(csr[sid], win_a, vocab_n, arrays["max_act"])
         meta = {"version": 1, "model": model_dir.name, "sae": sid, "left": build.LEFT, "right": build.RIGHT,
                 "n_top": build.N_TOP, "per_band": build.PER_BAND, "bands": list(build.BANDS),
                 "label_tokens": int(text_a.body.sum()), "heldout_tokens": int(text_b.body.sum()),
