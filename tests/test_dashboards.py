@@ -14,6 +14,7 @@ from tests.conftest import build_request
 
 EMBEDDED = [(m.name, s) for m in REGISTRY.models.values() if m.embedded for s in m.saes]
 MB = 2**20
+EXPECTED_GOD = ("blocks.1.hook_resid_post", 380)  # label "' God' / ' Lord'", agreement 0.84 on held-out text
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,27 @@ def test_failing_labels_are_marked_not_hidden(dashboards):
 def test_contexts_are_escaped_text():
     out = highlighted(["<script>", " & ", "\n"], [0.0, 1.0, 2.0], 2.0, center=2)
     assert "<script>" not in out and "&lt;script&gt;" in out and "&amp;" in out and "↵" in out
+
+
+def test_search_finds_the_god_feature_by_token_and_label(backend, dashboards):
+    """' God': token search puts L1 #380 (label "' God' / ' Lord'") first, label search finds it, and the model
+    agrees on new sentences: #380 passes its firing threshold at ' God' and at no other token."""
+    ds = {sid: d for (m, sid), d in dashboards.items() if m == backend.spec.name}
+    sae, f = EXPECTED_GOD
+    hits = search.by_token(ds, "God")
+    assert (hits[0]["sae"], hits[0]["feature"]) == EXPECTED_GOD
+    assert "' God'" in ds[sae].label(f)["label"]
+    assert any((h["sae"], h["feature"]) == EXPECTED_GOD for h in search.by_label(ds, "' God'"))
+    threshold = ds[sae].label(f)["threshold"]
+    for prompt in ("And the people praised God in the temple.", "I thank God that you came."):
+        trace = backend.trace(build_request(prompt=prompt, top_k=16))
+        pos = trace.str_tokens.index(" God")
+        acts = dict(search.all_layers(trace, pos, k=16)[sae])
+        assert acts.get(f, 0.0) > threshold
+        for p in range(1, trace.n_pos):
+            if p != pos:
+                assert dict(search.all_layers(trace, p, k=16)[sae]).get(f, 0.0) < threshold
+        always_on = lambda s, g: ds[s].density(g) > 0.5  # noqa: E731
+        phrase = search.by_trace(trace, skip=always_on, max_act=lambda s, g: float(ds[s].a["max_act"][g]))
+        assert phrase and not any(always_on(h["sae"], h["feature"]) for h in phrase)
+        assert any(always_on(h["sae"], h["feature"]) for h in search.by_trace(trace))  # they would be there

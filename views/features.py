@@ -2,7 +2,7 @@
 import streamlit as st
 
 from components import cached, session
-from components.feature_view import label_text, plain, render_feature
+from components.feature_view import ALWAYS_ON, label_text, plain, render_feature
 from interp import hooks
 from interp.charts.common import token_labels
 from interp.dashboards import search
@@ -50,10 +50,14 @@ if pane == "Search":
     st.caption({"token": "Features with the highest mean activation on this token in the label text (' God' and "
                          "'God' both count).",
                 "label text": "Features whose offline label contains this text.",
-                "phrase": "The phrase is run through the model; features most active anywhere on it."}[mode])
+                "phrase": "The phrase is run through the model; features most active anywhere on it (relative to "
+                          "their largest activation on the label text; always-on features left out)."}[mode])
     if query.strip():
         if mode == "phrase":
-            hits = search.by_trace(trace_or_stop(TraceRequest(choice.model, query, saes=traced_ids, top_k=16)))
+            hits = search.by_trace(  # always-on features (label-text density > 1/2) would top every phrase
+                trace_or_stop(TraceRequest(choice.model, query, saes=traced_ids, top_k=16)),
+                skip=lambda s, f: s in dashboards and dashboards[s].density(f) > ALWAYS_ON,
+                max_act=(lambda s, f: float(dashboards[s].a["max_act"][f])) if len(dashboards) == len(traced_ids) else None)
         elif not dashboards:
             st.info("Token and label search read the offline dashboards of the embedded SAEs; this model has "
                     "none. Search by phrase instead.")

@@ -32,29 +32,41 @@ def by_label(dashboards: dict[str, Dashboard], query: str, limit: int = 30) -> l
 
 
 def by_token(dashboards: dict[str, Dashboard], token: str, per_sae: int = 5) -> list[dict]:
-    """Features with the highest mean activation on a token (from the label text), per SAE."""
-    hits = []
+    """Features most about a token, per SAE (the file's ranking: share of the feature's activation on the
+    token x its mean activation there), interleaved: every SAE's first, then every SAE's second, ..."""
+    best: dict[tuple[str, int], dict] = {}
     for sae, d in dashboards.items():
         for tid in token_ids(d.vocab, token):
             n = int(d.a["token_count"][tid])
-            for f, mean in d.features_for_token(tid)[:per_sae]:
-                hits.append({"sae": sae, "feature": f, "score": mean,
-                             "why": f"mean activation {mean:.2f} on {d.vocab[tid]!r} ({n} occurrences)"})
-    return sorted(hits, key=lambda h: -h["score"])
+            for rank, (f, mean) in enumerate(d.features_for_token(tid)[:per_sae]):
+                hit = {"sae": sae, "feature": f, "score": mean, "rank": rank,
+                       "why": f"mean activation {mean:.2f} on {d.vocab[tid]!r} ({n} occurrences)"}
+                old = best.get((sae, f))  # ' God' and 'God' may both list it: keep its better rank
+                if old is None or (rank, -mean) < (old["rank"], -old["score"]):
+                    best[sae, f] = hit
+    return sorted(best.values(), key=lambda h: (h["rank"], -h["score"]))
 
 
-def by_trace(trace, per_sae: int = 5) -> list[dict]:
-    """Features most active anywhere on a traced phrase (BOS excluded), per SAE of the trace."""
+def by_trace(trace, per_sae: int = 5, skip=lambda sae, f: False, max_act=None) -> list[dict]:
+    """Features most active anywhere on a traced phrase (BOS excluded), per SAE of the trace.
+    skip(sae, f): features to leave out (the pages pass the always-on ones, which top every phrase and say
+    nothing). max_act(sae, f): the feature's largest activation on the label text, when known; then features
+    are ranked by activation / max_act (how close the phrase comes to what the feature is for), else by
+    activation."""
     hits = []
     for sae, acts in trace.saes.items():
-        best: dict[int, tuple[float, int]] = {}
+        best: dict[int, tuple[float, float, int]] = {}
         for pos in range(1 if trace.n_pos > 1 else 0, trace.n_pos):
             for f, a in zip(acts.top_idx[pos].tolist(), acts.top_act[pos].tolist()):
-                if a > 0 and a > best.get(f, (0.0, 0))[0]:
-                    best[f] = (a, pos)
-        for f, (a, pos) in sorted(best.items(), key=lambda kv: -kv[1][0])[:per_sae]:
-            hits.append({"sae": sae, "feature": f, "score": a,
-                         "why": f"activation {a:.2f} on {trace.str_tokens[pos]!r}"})
+                if a <= 0 or skip(sae, f):
+                    continue
+                score = a / max(max_act(sae, f), 1e-6) if max_act else a
+                if score > best.get(f, (0.0,))[0]:
+                    best[f] = (score, a, pos)
+        for f, (score, a, pos) in sorted(best.items(), key=lambda kv: -kv[1][0])[:per_sae]:
+            rel = f" ({score:.0%} of its max)" if max_act else ""
+            hits.append({"sae": sae, "feature": f, "score": score,
+                         "why": f"activation {a:.2f}{rel} on {trace.str_tokens[pos]!r}"})
     return sorted(hits, key=lambda h: -h["score"])
 
 
