@@ -192,3 +192,29 @@ def logit_attribution(request: TraceRequest, pos: int, token: int):
     return _memo("logit_attribution", (request, cell),
                  lambda: load_backend(request.model).logit_attribution(trace(request), *cell),
                  "Splitting the logit over heads and MLPs…")
+
+
+# --- feature dashboards (interp.dashboards): offline files for embedded SAEs, local maths for hub ones --------
+@st.cache_resource(show_spinner=False, max_entries=16)
+def feature_dashboard(model_name: str, sae_id: str):
+    """The offline dashboard (interp.dashboards.store.Dashboard) of an embedded SAE; None for hub SAEs or when
+    its file is missing. Read once and shared: a few MB of read-only arrays."""
+    from interp.dashboards.store import FILE, Dashboard
+
+    spec = REGISTRY.get(model_name).sae(sae_id)
+    path = spec.path / FILE if spec.path is not None else None
+    return Dashboard.load(path) if path is not None and path.exists() else None
+
+
+def feature_logits(model_name: str, sae_id: str, feature: int) -> dict:
+    return feature_logit_effects(model_name, sae_id, feature)
+
+
+def similar_features(model_name: str, sae_id: str, feature: int) -> list:
+    return _memo("similar", (model_name, sae_id, int(feature)),
+                 lambda: load_backend(model_name).similar_features(sae_id, int(feature)))
+
+
+def feature_on_prompt(request: TraceRequest, sae_id: str, feature: int):
+    """One feature's activation at every token of a request's (cached) trace, re-encoding its stored inputs."""
+    return feature_activations(request.model, sae_id, trace(request).saes[sae_id].inputs, feature)

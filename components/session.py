@@ -43,6 +43,8 @@ VIEW_STATE: dict[str, Callable[[str], object]] = {
     **{f"steer_f{i}": int for i in range(MAX_STEERS)},
     **{f"steer_a{i}": float for i in range(MAX_STEERS)},
     **{f"steer_mode{i}": str for i in range(MAX_STEERS)},
+    # Features page: open SAE and feature, pane, search text and kind, token for "all layers"
+    "feat_sae": str, "feat_id": int, "feat_pane": str, "feat_q": str, "feat_mode": str, "feat_tok": int,
 }
 
 
@@ -174,6 +176,17 @@ def open_picked_head(table_key: str, layers: list[int], heads: list[int]) -> Non
     rows = st.session_state[table_key].selection.rows
     if rows:
         st.session_state["attn_layer"], st.session_state["attn_head"] = int(layers[rows[0]]), int(heads[rows[0]])
+
+
+def open_feature(sae_id: str, feature: int, page: str | None = None) -> None:
+    """Callback of a feature link (search hit, similar or lineage feature): open it in the feature view, on
+    `page` (a url path of app.PAGES) when the link is on another page. The values are checked again by bind()."""
+    st.session_state["feat_sae"], st.session_state["feat_id"] = str(sae_id), int(feature)
+    st.session_state["feat_pane"] = "Feature"
+    if page:
+        store = st.session_state[_STORE]  # the Features page's widgets are not drawn here: keep the values
+        store.update(feat_sae=str(sae_id), feat_id=int(feature), feat_pane="Feature")
+        st.session_state[_PENDING] = page
 
 
 def pop_pending_page() -> str | None:

@@ -1,4 +1,4 @@
-"""Command line: python -m interp {trace,bench,train-model,train-sae}."""
+"""Command line: python -m interp {trace,bench,train-model,train-sae,dashboards}."""
 from __future__ import annotations
 
 import argparse
@@ -65,6 +65,18 @@ def _train_sae(args) -> int:
             (model_dir / "saes" / hook / "training.json").write_text(json.dumps(record, indent=1))
     report = evaluate_and_label(model_dir, docs, log=lambda m: print(m, flush=True))
     (model_dir / "saes" / "metrics.json").write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def _dashboards(args) -> int:
+    from interp.dashboards.run import build_model_dashboards
+    from interp.training.corpus import build_corpus
+
+    docs = build_corpus(Path(args.workdir) / "corpus")
+    report = {Path(m).name: build_model_dashboards(Path(m), docs, args.label_tokens, log=lambda x: print(x, flush=True),
+                                                   cache_dir=Path(args.workdir) / "dashboards")
+              for m in args.model_dir}
+    print(json.dumps(report, indent=1))
     return 0
 
 
@@ -160,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     ts.add_argument("--layers", type=int, nargs="+", help="train these layers only (default: all)")
     ts.add_argument("--label-only", action="store_true", help="skip training; re-evaluate and re-label")
     ts.set_defaults(func=_train_sae)
+
+    db = sub.add_parser("dashboards", help="offline feature dashboards (contexts, histograms, logits, lineage, "
+                        "labels with held-out agreement) for every SAE of the embedded models")
+    db.add_argument("--model-dir", nargs="+", default=[str(DEFAULT_MODEL_DIR), str(ROOT / "assets" / "tiny-induction")])
+    db.add_argument("--workdir", default=str(ROOT / "build"))
+    db.add_argument("--label-tokens", type=int, default=200_000, help="tokens of label text (contexts, rules)")
+    db.set_defaults(func=_dashboards)
 
     args = p.parse_args(argv)
     return args.func(args)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import cached, session
 from components.charts_ui import show
+from components.feature_view import render_offline
 from components.page import current_trace
 from components.run_record_ui import record_panel
 from components.steering_ui import steering_ui
@@ -80,6 +81,8 @@ def render_detail():
     left.dataframe(pd.DataFrame(eff["promoted"], columns=["promoted token", "W_dec·W_U"]), hide_index=True)
     right.dataframe(pd.DataFrame(eff["suppressed"], columns=["suppressed token", "W_dec·W_U"]), hide_index=True)
     st.caption("Direct effect of the decoder direction through the unembedding (final LayerNorm scale ignored).")
+    with st.expander("Feature dashboard: contexts, histogram, similar and lineage features", expanded=True):
+        render_offline(trace.model, sae_id, int(feature))
 
 
 def render_health():

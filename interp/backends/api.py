@@ -124,6 +124,8 @@ class ModelBackend(Protocol):
 
     def decoder_norm(self, sae_id: str, feature: int) -> float: ...
 
+    def similar_features(self, sae_id: str, feature: int, k: int = 5) -> list[tuple[int, float]]: ...
+
     def mismatch_warnings(self, sae_id: str, n_pos: int) -> list[str]: ...
 
     def str_tokens(self, ids) -> tuple[str, ...]: ...
@@ -144,5 +146,5 @@ class ModelBackend(Protocol):
 
 METHODS = ("info", "forward_passes", "trace", "generate", "per_token_kl", "attribute", "splice", "head_probe",
            "logit_lens", "feature_activations", "all_feature_activations", "feature_logit_effects",
-           "decoder_norm", "mismatch_warnings", "str_tokens", "decode", "qk_split", "value_weighted", "head_anatomy",
-           "token_choices", "logit_attribution")
+           "decoder_norm", "similar_features", "mismatch_warnings", "str_tokens", "decode",
+           "qk_split", "value_weighted", "head_anatomy", "token_choices", "logit_attribution")

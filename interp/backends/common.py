@@ -285,6 +285,11 @@ class BaseBackend(HeadDetailVerbs):
 
         return sae_tools.decoder_norm(self, sae_id, feature)
 
+    def similar_features(self, sae_id: str, feature: int, k: int = 5) -> list[tuple[int, float]]:
+        from interp.dashboards.local import similar_features
+
+        return similar_features(self, sae_id, feature, k)
+
     def mismatch_warnings(self, sae_id: str, n_pos: int) -> list[str]:
         from interp import sae_tools
 
