@@ -120,9 +120,9 @@ with tab_two:
         else:
             n, first = min(trace.n_pos, trace_b.n_pos), first_difference(trace.str_tokens, trace_b.str_tokens)
             if trace_b.n_pos != trace.n_pos and first is not None:
-                st.warning(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}, and they differ from position "
-                           f"{first} on: attention is compared by position over the first {n}, so after position "
-                           f"{first} a cell may compare different words. Labels show both tokens where they differ.")
+                st.info(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}, and they differ from position "
+                        f"{first} on: attention is compared by position over the first {n}, so after position "
+                        f"{first} a cell may compare different words. Labels show both tokens where they differ.")
             elif trace_b.n_pos != trace.n_pos:
                 st.info(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}: attention is compared over the first {n}.")
             show(head_diff_grid(head_diff_frame(trace, trace_b)), export="head_attention_change")
