@@ -127,6 +127,18 @@ def bind_token(key: str, n_pos: int, first: int = 1):
     return bind(key, n_pos - 1, range(first, n_pos))
 
 
+def keep_selected(key: str):
+    """on_change for a segmented control drawn with bind(): clicking the selected option again would leave
+    none selected; keep the one that was. Call it just before drawing the widget."""
+    last = f"_last_{key}"
+    st.session_state[last] = st.session_state.get(key)
+
+    def keep():
+        if st.session_state.get(key) is None:
+            st.session_state[key] = st.session_state[last]
+    return keep
+
+
 def sync_url() -> None:
     """Mirror the run and every kept view setting that differs from its default into the URL."""
     c = choice()

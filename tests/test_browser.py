@@ -76,7 +76,7 @@ def test_two_sessions_one_steering_one_plain(server, browser, output_dir):
         p.goto(url)
         p.get_by_role("heading", name="SAE features").wait_for(timeout=120_000)
         wait_idle(p)
-        p.get_by_role("button", name="Steering", exact=True).click()
+        p.locator('[data-testid="stButtonGroup"]').first.get_by_text("Steering", exact=True).click()
         p.get_by_text("Base continuation").wait_for(timeout=60_000)
         wait_idle(p)
     before_a, before_b = _steered_text(a), _steered_text(b)
@@ -93,7 +93,7 @@ def test_two_sessions_one_steering_one_plain(server, browser, output_dir):
     b.reload()
     b.get_by_role("heading", name="SAE features").wait_for(timeout=120_000)
     wait_idle(b)
-    b.get_by_role("button", name="Steering", exact=True).click()
+    b.locator('[data-testid="stButtonGroup"]').first.get_by_text("Steering", exact=True).click()
     b.get_by_text("Base continuation").wait_for(timeout=60_000)
     wait_idle(b)
     assert _steered_text(b) == before_b  # the other session saw no steering

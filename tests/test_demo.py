@@ -40,6 +40,8 @@ def test_sae_page_after_run_computes_only_the_visible_view(monkeypatch):
     at.session_state["sae_view"] = "steering"
     at.run()
     assert_clean(at)
+    at.get("button_group")[0].set_value(None).run()  # clicking the selected view again keeps it
+    assert at.get("button_group")[0].value == "steering" and at.text
     assert calls["splice"] == 1 and calls["generate"] == 1  # nothing steered yet: base and steered are one request
 
 

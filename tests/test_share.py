@@ -48,6 +48,7 @@ def test_url_round_trip_restores_the_view_and_survives_page_switches():
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (1, 2)
     assert charts(at)[0]["title"].startswith("L1H2 ")
     at.switch_page("views/sae_features.py").run()
+    at.get("button_group")[0].set_value("steering").run()  # the SAE page's view picker
     at.slider(key="steer_a0").set_value(1.5).run()
     assert at.query_params["steer_a0"] == "1.5" and at.query_params["sae_feature"] == "100"
 
@@ -72,6 +73,7 @@ def test_link_values_that_do_not_fit_fall_back_with_a_message():
 def test_run_record_export_import_round_trip():
     at = new_app(prompt="She walked into the room and")
     at.switch_page("views/sae_features.py").run()
+    at.get("button_group")[0].set_value("steering").run()  # the SAE page's view picker
     at.number_input(key="steer_f0").set_value(464)
     at.slider(key="steer_a0").set_value(1.5).run()
     assert_clean(at)

@@ -32,10 +32,12 @@ labels_tok = token_labels(trace.str_tokens)
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 session.bind_token("sae_token", trace.n_pos)
 pos = c1.selectbox("Token", range(1, trace.n_pos), format_func=lambda p: labels_tok[p], key="sae_token")
-top_here = int(acts.top_idx[pos, 0])
+frequent = always_on(labels)  # the default feature: the strongest at this token that is not always on
+top_here = next((int(f) for f, a in zip(acts.top_idx[pos], acts.top_act[pos]) if a > 0 and int(f) not in frequent),
+                int(acts.top_idx[pos, 0]))
 session.bind("sae_feature", top_here, lambda f: isinstance(f, int) and 0 <= f < acts.d_sae)
 feature = int(c2.number_input("Feature", 0, acts.d_sae - 1, key="sae_feature",
-                              help="Defaults to the strongest feature at the chosen token."))
+                              help="Defaults to the strongest feature at the chosen token that is not always on."))
 session.bind("attn_layer", 0, range(trace.n_layers))
 layer = c3.selectbox("Layer", range(trace.n_layers), key="attn_layer")
 session.bind("attn_head", 0, range(trace.n_heads))
@@ -102,7 +104,7 @@ with tab_side:
         feats = pd.DataFrame({"feature": acts.top_idx[pos], "activation": acts.top_act[pos]})
         feats = feats[feats["activation"] > 0]
         feats["label"] = [labels.get(str(int(f)), {}).get("label", "") for f in feats["feature"]]
-        feats["always-on"] = ["yes" if int(f) in always_on(labels) else "" for f in feats["feature"]]
+        feats["always-on"] = ["yes" if int(f) in frequent else "" for f in feats["feature"]]
         st.markdown(f"**Top features of {sae_id} at {labels_tok[pos]}**")
         st.dataframe(feats, hide_index=True, column_config={"activation": st.column_config.NumberColumn(format="%.3f")})
 
@@ -120,9 +122,9 @@ with tab_two:
         else:
             n, first = min(trace.n_pos, trace_b.n_pos), first_difference(trace.str_tokens, trace_b.str_tokens)
             if trace_b.n_pos != trace.n_pos and first is not None:
-                st.warning(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}, and they differ from position "
-                           f"{first} on: attention is compared by position over the first {n}, so after position "
-                           f"{first} a cell may compare different words. Labels show both tokens where they differ.")
+                st.info(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}, and they differ from position "
+                        f"{first} on: attention is compared by position over the first {n}, so after position "
+                        f"{first} a cell may compare different words. Labels show both tokens where they differ.")
             elif trace_b.n_pos != trace.n_pos:
                 st.info(f"A has {trace.n_pos} tokens and B has {trace_b.n_pos}: attention is compared over the first {n}.")
             show(head_diff_grid(head_diff_frame(trace, trace_b)), export="head_attention_change")

@@ -153,7 +153,8 @@ VIEWS = {"tokens": ("Features per token", render_tokens), "detail": ("Feature de
          "health": ("Reconstruction health", render_health), "steering": ("Steering", steering_section)}
 pick, hide = st.columns([3, 1], vertical_alignment="center")
 view = pick.segmented_control("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], label_visibility="collapsed",
-                              key=session.bind("sae_view", "tokens", VIEWS)) or "tokens"
+                              key=session.bind("sae_view", "tokens", VIEWS),
+                              on_change=session.keep_selected("sae_view")) or "tokens"
 if frequent and hide.toggle("Hide always-on features", key=session.bind("sae_hide_always_on", True),
                             help=f"Features that fire on at least {ALWAYS_ON:.0%} of held-out tokens."):
     df = df[~df["feature"].isin(frequent)]  # every ranking below: the token table, the heatmap, the pickers
