@@ -92,7 +92,7 @@ class Dashboard:
         counts = self.a["hist"][f]
         return np.linspace(0.0, float(self.a["max_act"][f]), len(counts) + 1)[:-1], counts
 
-    def logits(self, f: int) -> dict[str, list[tuple[str, float]]]:
+    def logit_table(self, f: int) -> dict[str, list[tuple[str, float]]]:
         return {d: [(self.vocab[i], float(x)) for i, x in zip(self.a[f"logit_{k}_ids"][f], self.a[f"logit_{k}"][f])]
                 for d, k in (("promoted", "up"), ("suppressed", "down"))}
 
