@@ -68,7 +68,7 @@ def test_dashboard_matches_a_direct_recomputation(backend, dashboards, sae_id):
             w = sae.W_dec / sae.W_dec.norm(dim=-1, keepdim=True)
             cos = (w @ w[f]).numpy()
             cos_next = ((nxt.W_dec / nxt.W_dec.norm(dim=-1, keepdim=True)) @ w[f]).numpy()
-        assert [t for t, _ in d.logits(f)["promoted"]] == list(backend.str_tokens(np.argsort(-eff)[:10]))
+        assert [t for t, _ in d.logit_table(f)["promoted"]] == list(backend.str_tokens(np.argsort(-eff)[:10]))
         np.testing.assert_allclose([v for _, v in d.logit_table(f)["suppressed"]], np.sort(eff)[:10], rtol=1e-4)
         cos[f], cos[~(d.a["max_act"] > 0)] = -np.inf, -np.inf
         assert [g for g, _ in d.similar(f)] == list(np.argsort(-cos)[:5])
