@@ -137,3 +137,28 @@ def feature_attribution(model_name: str, prompt: str, sae_id: str, feature: int,
     from interp.attribution import attribute_feature
 
     return attribute_feature(load_backend(model_name), prompt, sae_id, feature, pos)
+
+
+@st.cache_resource(show_spinner="Reading the layer's residual stream on held-out text (once per layer)…",
+                   max_entries=4, ttl=3600)
+def sae_lab_layer(model_name: str, hook: str):
+    """SAE lab, real layer: activations at `hook` on the held-out sample (interp.sae_lab.real), shared."""
+    from interp.sae_lab.real import layer_activations
+
+    return layer_activations(load_backend(model_name), hook)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def sae_lab_shipped(model_name: str, sae_id: str) -> tuple:
+    """(decoder [d_sae, d_model], labels) of a shipped SAE, for the lab's closest-feature table."""
+    from interp.sae_lab.real import shipped_decoder, shipped_labels
+
+    backend = load_backend(model_name)
+    return shipped_decoder(backend, sae_id), shipped_labels(backend, sae_id)
+
+
+def sae_lab_ce(model_name: str, data, weights) -> dict:
+    """CE with a lab-trained SAE spliced in (a few locked forward passes; the page keeps the result)."""
+    from interp.sae_lab.real import ce_recovered
+
+    return ce_recovered(load_backend(model_name), data, weights)
