@@ -5,14 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from components import session
-from interp.sae_lab.config import ARCHS, MAX_LATENTS, MAX_STEPS, LabConfig
+from interp.sae_lab.config import ARCHS, MAX_LATENTS, MAX_STEPS, REAL_DEFAULT, TOY_DEFAULT, LabConfig
 from interp.sae_lab.toy import MAX_FEATURES, NAMES, ToyConfig
 
 LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
-# per preset: arch, latents, L1, k, steps, lr. The toy's L1 0.5 recovers all 6 features (tests/test_sae_lab.py);
-# the real layer's TopK k=32 with 512 latents matches the shipped SAEs' recipe (interp bench: EV >= 0.8).
-DEFAULTS = {"toy": ("standard", 6, 0.5, 1, 500, 3e-2), "real": ("topk", 512, 3.0, 32, 600, 3e-3)}
-BATCH = {"toy": 512, "real": 1024}
+DEFAULTS = {"toy": TOY_DEFAULT, "real": REAL_DEFAULT}  # tests/test_sae_lab.py and the bench use the same
 
 
 def toy_ui() -> ToyConfig:
@@ -32,7 +29,8 @@ def toy_ui() -> ToyConfig:
 
 def train_ui(preset: str) -> LabConfig:
     """The training controls for one preset (each preset keeps its own values)."""
-    arch0, d0, l10, k0, steps0, lr0 = DEFAULTS[preset]
+    c = DEFAULTS[preset]
+    arch0, d0, l10, k0, steps0, lr0 = c.arch, c.d_sae, c.l1, c.k, c.steps, c.lr
     p = f"lab_{preset}_"
     c1, c2, c3 = st.columns(3)
     arch = c1.radio("Sparsity", ARCHS, horizontal=True, key=session.bind(p + "arch", arch0, ARCHS),
@@ -50,7 +48,7 @@ def train_ui(preset: str) -> LabConfig:
     steps = c4.number_input("Steps", 10, MAX_STEPS, step=100, key=session.bind(p + "steps", steps0, range(10, MAX_STEPS + 1)))
     lr = c5.select_slider("Learning rate", LRS, key=session.bind(p + "lr", lr0, LRS), format_func=lambda v: f"{v:g}")
     seed = c6.number_input("Seed", 0, 10_000, key=session.bind(p + "seed", 0, range(0, 10_001)))
-    return LabConfig(arch, int(d_sae), float(l1), int(k), int(steps), float(lr), BATCH[preset], int(seed))
+    return LabConfig(arch, int(d_sae), float(l1), int(k), int(steps), float(lr), c.batch, int(seed))
 
 
 def metrics_row(m: dict, extra: dict | None = None) -> None:

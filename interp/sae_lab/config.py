@@ -77,3 +77,10 @@ class SAEWeights:
             sae = StandardSAE(StandardSAEConfig(d_in=d_in, d_sae=d_sae))
         sae.load_state_dict({n: torch.from_numpy(np.array(getattr(self, n))) for n in ("W_enc", "b_enc", "W_dec", "b_dec")})
         return sae.eval()
+
+
+# The presets' starting points (the page's defaults, the bench and the tests use the same ones).
+# Toy: an L1 of 0.5 recovers all 6 features of the default toy; weaker penalties reconstruct better with latents
+# that sit between two features (the sweep shows it). Real layer: TopK k=32 with 512 latents, the shipped SAEs' recipe.
+TOY_DEFAULT = LabConfig(arch="standard", d_sae=6, l1=0.5, k=1, steps=500, lr=3e-2, batch=512)
+REAL_DEFAULT = LabConfig(arch="topk", d_sae=512, l1=3.0, k=32, steps=600, lr=3e-3, batch=1024)
