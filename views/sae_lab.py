@@ -16,8 +16,12 @@ st.title("SAE lab")
 st.caption("A sparse autoencoder (SAE) rewrites each input as a sparse sum of learned directions: a ReLU (or "
            "TopK) encoder, a linear decoder, and a loss = reconstruction error + a sparsity term. Train one here, "
            "with sae-lens's own SAE classes and trainer, and see whether it finds the features.")
-preset = st.radio("Preset", ("toy", "real"), horizontal=True, key=session.bind("lab_preset", "toy", ("toy", "real")),
-                  format_func={"toy": "Toy: n features in d < n dimensions", "real": "Real layer (embedded model)"}.get)
+top, stop = st.columns([5, 1], vertical_alignment="bottom")
+preset = top.radio("Preset", ("toy", "real"), horizontal=True, key=session.bind("lab_preset", "toy", ("toy", "real")),
+                   format_func={"toy": "Toy: n features in d < n dimensions", "real": "Real layer (embedded model)"}.get)
+# Stop lives outside the training fragment: a click inside a fragment waits for that fragment's run to end,
+# while a whole-page rerun interrupts it (Streamlit 1.67). The page then shows the run as far as it got.
+stop.button("Stop training", key="lab_stop", help="Stops a run; the results are then for the SAE at that step.")
 embedded = [m for m in REGISTRY.names() if REGISTRY.get(m).embedded]
 
 
@@ -54,13 +58,11 @@ def lab():
         st.error(str(e))
         return
     runs = session.lab_state()
-    b1, b2, _ = st.columns([1, 1, 4])
-    go = b1.button("Train", type="primary", key="lab_train")
-    b2.button("Stop", key="lab_stop", help="Stops the run; the results below are then for the SAE as it was.")
+    go = st.button("Train", type="primary", key="lab_train")
     if go:
         bar, chart = st.progress(0.0, text="Starting…"), st.empty()
         runs.pop(key, None)
-        for p in train(cfg, d_in, batches, scale):  # a click on Stop reruns this fragment and ends the loop here
+        for p in train(cfg, d_in, batches, scale):  # "Stop training" reruns the page, which ends this loop
             runs[key] = {"cfg": cfg, "progress": p, "extra": extra}
             bar.progress(p.step / p.steps, text=f"step {p.step:,} of {p.steps:,} · {p.seconds:.1f} s")
             with chart.container():

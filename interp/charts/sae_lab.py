@@ -30,7 +30,8 @@ def plane_chart(true_dirs: np.ndarray, names, learned_dirs: np.ndarray, fires: n
     df = pd.DataFrame(rows)
     seg = pd.concat([df.assign(x=0.0, y=0.0, end=0), df.assign(end=1)])
     color = alt.Color("who:N", scale=alt.Scale(domain=["true feature", "learned latent", "dead latent"],
-                                               range=["#999999", "#e6550d", "#bbbbbb"]), title=None)
+                                               range=["#999999", "#e6550d", "#bbbbbb"]), title=None,
+                      legend=alt.Legend(orient="bottom"))
     axis = alt.Scale(domain=[-1.2, 1.2])
     lines = alt.Chart(seg).mark_line(strokeWidth=3).encode(
         x=alt.X("x:Q", scale=axis, title=None), y=alt.Y("y:Q", scale=axis, title=None), color=color,

@@ -5,4 +5,5 @@ or on a real layer's residual stream, and measure what it learned. Never imports
 - train.py:  the training loop as a generator of Progress (sae-lens SAETrainer.step), metrics
 - toy.py:    n sparse features in d < n dimensions, and which latent recovered which feature
 - real.py:   a layer's residual activations on held-out text, CE recovered, closest shipped SAE feature
+- bench.py:  the two bench lines (python -m interp bench)
 """

@@ -33,7 +33,7 @@ class LayerData:
         return float(np.sqrt(self.train.shape[1]) / np.linalg.norm(self.train, axis=-1).mean())
 
     def batches(self):
-        train = torch.from_numpy(self.train)
+        train = torch.from_numpy(self.train.copy())  # torch wants writable memory; one copy per run
         return lambda n, gen: train[torch.randint(len(train), (n,), generator=gen)]
 
 
@@ -54,13 +54,16 @@ def layer_activations(backend, hook: str, max_windows: int = 200) -> LayerData:
         acts.append(cache[hook][0, 1:].float().numpy())
     n_eval = max(2, int(len(wins) * EVAL_SHARE))
     train, ev = np.concatenate(acts[:-n_eval]), np.concatenate(acts[-n_eval:])
-    return LayerData(hook, train, ev, wins[-n_eval:], train.mean(0))
+    out = LayerData(hook, train, ev, wins[-n_eval:], train.mean(0))
+    for a in (out.train, out.eval, out.eval_windows, out.mean):  # shared by every session through the page's cache
+        a.flags.writeable = False
+    return out
 
 
 def ce_recovered(backend, data: LayerData, weights: SAEWeights, max_windows: int = 6) -> dict:
     """Next-token cross-entropy on held-out windows: clean, with the SAE's reconstruction spliced in at its hook
     (BOS untouched), and with the hook mean-ablated; recovered = (ablated - spliced) / (ablated - clean)."""
-    sae, mean = weights.sae(), torch.from_numpy(data.mean)
+    sae, mean = weights.sae(), torch.tensor(data.mean)
 
     def replace(fn):
         def hook(act, hook=None):  # act [1, pos, d_model]
@@ -74,7 +77,7 @@ def ce_recovered(backend, data: LayerData, weights: SAEWeights, max_windows: int
     ce = {k: [] for k in runs}
     with torch.no_grad():
         for w in data.eval_windows[:max_windows]:
-            tokens = torch.from_numpy(w)[None]
+            tokens = torch.tensor(w)[None]
             for name, fwd in runs.items():
                 logp = torch.log_softmax(backend.run(tokens, fwd)[0].float(), -1)
                 ce[name].append(float(-logp[0, :-1].gather(-1, tokens[0, 1:, None]).mean()))

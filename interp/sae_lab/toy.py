@@ -39,8 +39,8 @@ class ToyConfig:
         return NAMES[: self.n_features]
 
     def directions(self) -> np.ndarray:
-        """[n, d] unit feature directions. In the plane: evenly spaced (the regular polygon a toy model of
-        superposition learns for equally important sparse features); otherwise random, seeded."""
+        """[n, d] unit feature directions. In the plane: evenly spaced (a regular polygon, feature 0 along x);
+        in more dimensions: random, seeded."""
         if self.d == 2:
             angles = 2 * np.pi * np.arange(self.n_features) / self.n_features
             return np.stack([np.cos(angles), np.sin(angles)], -1)

@@ -34,12 +34,13 @@ def make_sae(cfg: LabConfig, d_in: int):
     """A sae-lens TrainingSAE (StandardTrainingSAE or TopKTrainingSAE), seeded."""
     from sae_lens import StandardTrainingSAE, StandardTrainingSAEConfig, TopKTrainingSAE, TopKTrainingSAEConfig
 
-    torch.manual_seed(cfg.seed)
-    if cfg.arch == "topk":
-        return TopKTrainingSAE(TopKTrainingSAEConfig(d_in=d_in, d_sae=cfg.d_sae, k=cfg.k))
-    # the L1 penalty ramps up over the first 5 % of steps, so latents can find directions before it bites
-    return StandardTrainingSAE(StandardTrainingSAEConfig(d_in=d_in, d_sae=cfg.d_sae, l1_coefficient=cfg.l1,
-                                                         l1_warm_up_steps=cfg.steps // 20))
+    with torch.random.fork_rng(devices=[]):  # seeded init without resetting the server-wide RNG other sessions use
+        torch.manual_seed(cfg.seed)
+        if cfg.arch == "topk":
+            return TopKTrainingSAE(TopKTrainingSAEConfig(d_in=d_in, d_sae=cfg.d_sae, k=cfg.k))
+        # the L1 penalty ramps up over the first 5 % of steps, so latents find directions before it bites
+        return StandardTrainingSAE(StandardTrainingSAEConfig(d_in=d_in, d_sae=cfg.d_sae, l1_coefficient=cfg.l1,
+                                                             l1_warm_up_steps=cfg.steps // 20))
 
 
 def train(cfg: LabConfig, d_in: int, batches: Batches, scale: float | None = None) -> Iterator[Progress]:
@@ -100,7 +101,7 @@ def evaluate(weights: SAEWeights, x: np.ndarray) -> dict:
     """On inputs x [n, d_in]: mean L0, explained variance 1 - sum|x - x_hat|^2 / sum|x - mean x|^2,
     dead latents (never active on x), and each latent's firing rate."""
     sae = weights.sae()
-    xt = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    xt = torch.from_numpy(np.array(x, dtype=np.float32))  # a copy: cached inputs are read-only
     acts = sae.encode(xt)  # [n, d_sae]
     recon = sae.decode(acts)
     fires = (acts > 0).float().mean(0).numpy()  # [d_sae]
