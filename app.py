@@ -37,6 +37,7 @@ PAGES = {  # url path -> page; the path is part of a shared link and of a run re
     "sae-features": st.Page("views/sae_features.py", title="SAE features", icon="🧩", url_path="sae-features"),
     "compare": st.Page("views/compare.py", title="Attention ↔ features", icon="🔗", url_path="compare"),
     "features": st.Page("views/features.py", title="Features", icon="🔍", url_path="features"),
+    "sae-lab": st.Page("views/sae_lab.py", title="SAE lab", icon="🧪", url_path="sae-lab"),
 }
 nav = st.navigation(list(PAGES.values()))
 pending = session.pop_pending_page()

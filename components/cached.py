@@ -218,3 +218,22 @@ def similar_features(model_name: str, sae_id: str, feature: int) -> list:
 def feature_on_prompt(request: TraceRequest, sae_id: str, feature: int):
     """One feature's activation at every token of a request's (cached) trace, re-encoding its stored inputs."""
     return feature_activations(request.model, sae_id, trace(request).saes[sae_id].inputs, feature)
+
+
+# --- SAE lab (interp.sae_lab): activations and splices through the backend; training runs outside its lock ----
+@st.cache_resource(show_spinner="Reading the layer's residual stream on held-out text (once per layer)…",
+                   max_entries=4, ttl=3600)
+def sae_lab_layer(model_name: str, hook: str):
+    """SAE lab, real layer: activations at `hook` on the held-out sample (interp.sae_lab.real), shared."""
+    return load_backend(model_name).lab_layer(hook)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def sae_lab_shipped(model_name: str, sae_id: str) -> tuple:
+    """(decoder [d_sae, d_model], labels) of a shipped SAE, for the lab's closest-feature table."""
+    return load_backend(model_name).lab_shipped(sae_id)
+
+
+def sae_lab_ce(model_name: str, data, weights) -> dict:
+    """CE with a lab-trained SAE spliced in (a few locked forward passes; the page keeps the result)."""
+    return load_backend(model_name).lab_ce(data, weights)

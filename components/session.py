@@ -232,3 +232,8 @@ def request(prompt: str | None = None):
     c = choice()
     sae = sae_choice(c.model)
     return TraceRequest(c.model, c.prompt if prompt is None else prompt, saes=(sae,) if sae else ())
+
+
+def lab_state() -> dict:
+    """The SAE lab's runs in this session, by preset (not in the URL: trained weights are no link's business)."""
+    return st.session_state.setdefault("_sae_lab", {})

@@ -133,6 +133,10 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
         except BertvizUnavailable as e:
             payload.append({"tokens": n, "unavailable": str(e)})
     out["bertviz_payload"] = payload
+    if spec.embedded:  # issue #17: the SAE lab's toy and real-layer presets
+        from interp.sae_lab.bench import sae_lab_bench
+
+        out["sae_lab"] = sae_lab_bench(backend)
     out["max_rss_mb"] = round(_rss_mb(), 1)
     if with_app:
         out.update(_script("bench_app.py"))

@@ -143,8 +143,16 @@ class ModelBackend(Protocol):
 
     def logit_attribution(self, trace: "Trace", pos: int, token: int): ...
 
+    # SAE lab (interp.backends.lab)
+    def lab_layer(self, hook: str): ...
+
+    def lab_ce(self, data, weights) -> dict: ...
+
+    def lab_shipped(self, sae_id: str) -> tuple: ...
+
 
 METHODS = ("info", "forward_passes", "trace", "generate", "per_token_kl", "attribute", "splice", "head_probe",
            "logit_lens", "feature_activations", "all_feature_activations", "feature_logit_effects",
            "decoder_norm", "similar_features", "mismatch_warnings", "str_tokens", "decode",
-           "qk_split", "value_weighted", "head_anatomy", "token_choices", "logit_attribution")
+           "qk_split", "value_weighted", "head_anatomy", "token_choices", "logit_attribution",
+           "lab_layer", "lab_ce", "lab_shipped")
