@@ -86,6 +86,7 @@ def test_all_layers_side_by_side_and_a_deep_link():
 def test_sae_features_detail_links_open_the_features_page():
     at = new_app()
     at.switch_page("views/sae_features.py").run()
+    at.segmented_control(key="sae_view").set_value("detail").run()  # the page draws one view at a time
     assert_clean(at)
     assert "held-out text" in html_text(at)
     label = at.button(key="sae_fv_sim0").label
