@@ -18,12 +18,16 @@ sidebar_ui()
 examples_ui(EXAMPLES)
 load_ui()
 
+for message in session.pop_fallback_messages():
+    st.error(message)
 try:
     backend = cached.load_backend(session.choice().model)
-except LoadError as e:
-    st.error(f"{e} Falling back to the embedded default model.")
-    session.set_choice(DEFAULT_MODEL, session.choice().prompt)
-    backend = cached.load_backend(DEFAULT_MODEL)
+except LoadError as e:  # never silent, and the sidebar must name the model that is loaded: rerun with it
+    if session.choice().model == DEFAULT_MODEL:
+        st.error(str(e))
+        st.stop()
+    session.fall_back(DEFAULT_MODEL, f"{e} Falling back to the embedded default model ({DEFAULT_MODEL}).")
+    st.rerun()
 cfg = backend.model.cfg
 st.sidebar.caption(f"✅ Model loaded: {backend.spec.name} · {cfg.n_layers} layers · d_model {cfg.d_model} · "
                    f"{sum(p.numel() for p in backend.model.parameters()) / 1e6:.1f} M parameters")

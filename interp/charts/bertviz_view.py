@@ -173,6 +173,26 @@ def _offline(bertviz_html: str, tokens: list[str], placeholders: list[str], dark
     )
 
 
+def sandboxed(html: str, height: int) -> str:
+    """`html` inside an inner <iframe sandbox="allow-scripts"> (no allow-same-origin): its scripts run with an
+    opaque origin, so they cannot reach the app's page, its cookies or its storage. Streamlit's own iframe
+    (st.iframe) is sandboxed with allow-same-origin, and a srcdoc document inherits the app's origin, so
+    without this wrapper bertviz would run as the app. bertviz needs only scripts (no storage, no parent)."""
+    import html as _html
+
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><style>html,body{margin:0;padding:0;overflow:hidden}'
+            'iframe{border:0;width:100%;display:block}</style></head><body>'
+            f'<iframe sandbox="allow-scripts" title="bertviz" style="height:{int(height)}px" '
+            f'srcdoc="{_html.escape(html, quote=True)}"></iframe></body></html>\n')
+
+
+def _stable_ids(html: str) -> str:
+    """bertviz names its root div 'bertviz-' + a random uuid on every call, so the same view and data made a
+    different page each rerun and the browser redrew it (tens of seconds on long prompts). One view per
+    document: a fixed id is unique."""
+    return re.sub(r"bertviz-[0-9a-f]{32}", "bertviz-view", html)
+
+
 def _placeholders(n: int) -> list[str]:
     nonce = uuid.uuid4().hex[:16]
     return [f"bvtok{nonce}-{i}" for i in range(n)]
@@ -218,7 +238,7 @@ def _build(trace, render, wanted: list[int], focus: int | None, include_bos: boo
     focus = wanted[0] if focus is None else focus
     while True:
         ph = _placeholders(len(tokens))
-        html = _offline(render(tensors, ph, kept), tokens, ph, dark, title)
+        html = _stable_ids(_offline(render(tensors, ph, kept), tokens, ph, dark, title))
         if len(html.encode("utf-8")) <= max_bytes:
             break
         if len(kept) > 1:
