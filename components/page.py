@@ -21,7 +21,9 @@ def current_trace():
         st.error(str(e))
         if trace is None:
             st.stop()
+        request = replace(request, saes=())
         st.caption("Shown without the SAE; the views that need it say so.")
+    st.session_state["_trace_request"] = request
     for notice in trace.notices:
         st.info(notice)
     return trace
@@ -34,3 +36,8 @@ def _without_saes(request):
         return cached.trace(replace(request, saes=()))
     except InterpError:
         return None
+
+
+def current_request():
+    """The request behind the page's trace (without the SAE when only the SAE failed); after current_trace()."""
+    return st.session_state.get("_trace_request") or session.request()

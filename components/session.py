@@ -103,7 +103,7 @@ def bind(key: str, default, valid: Container | Callable[[object], bool] | None =
     if not _valid(value, valid):
         reason = why(value) if why else None
         linked = key in from_link and key not in st.session_state and store.get(key) == value
-        kept = store.get(key, default)
+        kept = st.session_state.setdefault("_last_good", {}).get(key, default)  # the view before this value
         fallback = kept if kept != value and _valid(kept, valid) else default
         if linked:
             st.warning(f"{reason or f'{key}={boundary.shown(value)} does not fit this view.'} "
@@ -112,6 +112,7 @@ def bind(key: str, default, valid: Container | Callable[[object], bool] | None =
             st.warning(f"{reason} Using {boundary.shown(fallback)}.")
         value = fallback
     from_link.discard(key)
+    st.session_state.setdefault("_last_good", {})[key] = value
     st.session_state[key] = value
     store[key] = value
     return key
