@@ -105,9 +105,11 @@ def bind(key: str, default, valid: Container | Callable[[object], bool] | None =
         linked = key in from_link and key not in st.session_state and store.get(key) == value
         kept = st.session_state.setdefault("_last_good", {}).get(key, default)  # the view before this value
         fallback = kept if kept != value and _valid(kept, valid) else default
-        if linked:
-            st.warning(f"{reason or f'{key}={boundary.shown(value)} does not fit this view.'} "
-                       f"(from the link or run record); using {boundary.shown(fallback)}.")
+        if linked and reason:
+            st.warning(f"{reason.rstrip('.')} (from the link or run record); using {boundary.shown(fallback)}.")
+        elif linked:
+            st.warning(f"{key}={boundary.shown(value)} from the link or run record does not fit this view; "
+                       f"using {boundary.shown(fallback)}.")
         elif reason:
             st.warning(f"{reason} Using {boundary.shown(fallback)}.")
         value = fallback

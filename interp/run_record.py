@@ -163,4 +163,4 @@ def _as_text(value) -> str:
 
 
 def _no_constant(name: str):
-    raise BadInput(f"This file holds {name}, which is not a number a run record can carry.")
+    raise BadInput(f"This file holds {name}; a run record carries only finite numbers.")
