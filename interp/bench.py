@@ -128,6 +128,8 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
     if with_app:
         out.update(_script("bench_app.py"))
         out["gpt2_shaped_memory"] = _script("gpt2_shaped_memory.py", "--tokens", "128", "--speed")
+        # the app page's longest main-thread pause while bertviz draws 255 tokens (goal: responsive, < 1 s)
+        out.update(_script("bertviz_stall.py", "--tokens", "255"))
     return out
 
 

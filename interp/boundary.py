@@ -26,13 +26,15 @@ STEER_WHERE = ("all (generated tokens too)", "prompt only", "from a chosen token
 
 
 def shown(value, limit: int = 80) -> str:
-    """A user-set value as it may appear inside a Markdown message: repr, cut to `limit` characters, every
-    ASCII punctuation backslash-escaped (CommonMark allows it), so no link, image, emphasis, colour
-    directive, LaTeX or HTML comes out of it."""
+    """A user-set value as it may appear inside a Markdown message: its repr, cut to `limit` characters, as an
+    inline code span. Inside code nothing is Markdown: no link (bare URLs are autolinked otherwise, even with
+    their punctuation escaped), no image, emphasis, colour directive, LaTeX or HTML."""
     text = repr(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 @dataclass(frozen=True)

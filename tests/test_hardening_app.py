@@ -79,8 +79,9 @@ def test_link_values_are_not_markdown_in_warnings():
     assert_clean(at)
     said = messages(at)
     assert any("Unknown model" in m for m in said) and any("Unknown SAE" in m for m in said), said
-    for m in said:
-        assert "](" not in m and "![" not in m, m
+    for m in said:  # the link's text is inside a code span (no Markdown there)
+        assert "](" not in m.replace("`'[Click to re-login](https://evil.example)'`", "").replace(
+            "`'![t](http://host/track.png)'`", ""), m
 
 
 def test_from_the_link_is_said_only_for_link_values():
@@ -110,7 +111,7 @@ def test_malformed_run_records_in_the_uploader(name, payload, words):
     assert_clean(at)
     errors = [e.value for e in at.error]
     assert any(words in e for e in errors), errors
-    assert all("](" not in e for e in errors), errors
+    assert all("](" not in e.replace("`'[evil](http://x).json'`", "") for e in errors), errors
     assert at.text_area(key="prompt_box").value == "Emma smiled."
 
 

@@ -61,7 +61,7 @@ def test_malformed_records_give_one_sentence(case):
 def test_bad_view_values_are_noted_not_kept():
     rec = parse(record(view={"steer_f0": 10**20, "steer_a0": "NaN", "gen_temp": 9.0, "attn_layer": 1, "x": 1}))
     assert rec.view == {"attn_layer": 1}
-    assert len(rec.notes) == 4 and all("\\" in n or "ignored" in n for n in rec.notes)
+    assert len(rec.notes) == 4 and all("ignored" in n and "`" in n for n in rec.notes)
 
 
 def test_feature_steer_refuses_wrong_types_with_bad_input():
@@ -90,9 +90,13 @@ def test_a_link_cannot_speak_markdown_in_the_apps_voice():
     link = boundary.read_link({"model": "[Click to re-login](https://evil.example)",
                                "steer_mode0": "![t](http://host/track.png)"})
     assert len(link.messages) == 2
-    for message in link.messages:
-        assert "](" not in message and "![" not in message, message  # every bracket escaped
-        assert "\\[" in message
+    assert "`'[Click to re-login](https://evil.example)'`" in link.messages[0]  # inside a code span
+    assert "`'![t](http://host/track.png)'`" in link.messages[1]
+
+
+def test_shown_is_one_code_span_whatever_the_backticks():
+    assert boundary.shown("a`b") == "``'a`b'``"
+    assert boundary.shown("x" * 200).count("`") == 2 and len(boundary.shown("x" * 200)) == 82
 
 
 def test_long_prompts_and_links():

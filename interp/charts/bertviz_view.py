@@ -35,10 +35,9 @@ import numpy as np
 # seconds until a view has drawn, and the longest pause of the app page's main thread meanwhile.
 DRAW_LIMIT_TOKENS = 64  # above this, the views are drawn only when the user asks
 STALL_NOTE = ("bertviz draws one SVG line per weight: at 128 positions the model view took 19-22 s to draw and the "
-              "head view 5 s, at 255 positions the head view 25 s (headless Chromium, 2 cores). In its sandboxed "
-              "frame the rest of the page stays responsive (longest pause under 0.5 s; drawn in the app's own "
-              "frame it froze the page for all of those seconds), but the view stays blank meanwhile and keeps a "
-              "CPU core busy.")
+              "head view 5 s; at 255 positions 49-53 s and 25-28 s (headless Chromium on a busy 2-core machine). "
+              "In its sandboxed frame the rest of the page stays responsive (longest pause 0.3-0.4 s, against "
+              "48 s when drawn in the app's own frame), but the view stays blank meanwhile and keeps a CPU core busy.")
 MAX_BYTES = 5_000_000  # the bound at 128 tokens; also enforced at any length (layers dropped)
 DECIMALS = 3
 
