@@ -16,11 +16,11 @@ _MESSAGE = "_record_message"
 
 def outputs(trace, steered=None, base_gen=None, steered_gen=None, top: int = 5) -> dict:
     """What the run produced, rounded so that a record is readable and compares exactly after a reload."""
-    decode = cached.load_backend(trace.model).model.tokenizer.decode
+    backend = cached.load_backend(trace.model)
 
     def next_tokens(t):
         idx = np.argsort(-t.next_token_logprobs)[:top]
-        return [[decode([int(i)]), round(float(np.exp(t.next_token_logprobs[i])), 6)] for i in idx]
+        return [[backend.str_tokens([int(i)])[0], round(float(np.exp(t.next_token_logprobs[i])), 6)] for i in idx]
 
     out = {"tokens": list(trace.str_tokens), "next_token": next_tokens(trace)}
     for sid, acts in trace.saes.items():

@@ -195,3 +195,31 @@ def test_corrupt_labels_degrade_to_no_labels(broken_assets):
         assert_clean(at)
         assert any("could not be read" in w.value for w in at.warning), messages(at)
         assert at.get("vega_lite_chart")
+
+
+def _bertviz_docs(at) -> list[str]:
+    return [el.proto.srcdoc for el in at.get("iframe")]
+
+
+def test_bertviz_is_the_same_document_on_a_rerun():
+    """Failure 4: the head view had a new random id every run, so each rerun (even changing the heatmap's BOS
+    option) redrew it. Same view and data -> the same document, which the browser keeps."""
+    at = new_app()
+    first = _bertviz_docs(at)
+    assert len(first) == 2 and all('sandbox="allow-scripts"' in d and "allow-same-origin" not in d for d in first)
+    at.radio(key="attn_bos").set_value("hide").run()
+    assert_clean(at)
+    assert _bertviz_docs(at) == first
+
+
+def test_bertviz_waits_to_be_asked_above_the_limit():
+    from interp.charts.bertviz_view import DRAW_LIMIT_TOKENS
+
+    prompt = "It is a truth universally acknowledged, that a single man must be in want of a wife. " * 6
+    at = new_app(prompt=prompt)
+    assert_clean(at)
+    assert not _bertviz_docs(at)
+    assert any(f"over {DRAW_LIMIT_TOKENS} positions" in i.value and "s to draw" in i.value for i in at.info)
+    at.toggle(key="bertviz_draw_long").set_value(True).run()
+    assert_clean(at)
+    assert len(_bertviz_docs(at)) == 2
