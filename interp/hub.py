@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from urllib.parse import urlparse
 
 TIMEOUT_S = 2.0  # one connect; DNS included (bounded by the thread's join, getaddrinfo has no timeout)
@@ -67,15 +68,18 @@ def forget() -> None:
         _answer = None
 
 
+def _hub_cache() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
 def _cached_locally(repo: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    try:
-        return isinstance(try_to_load_from_cache(repo, "config.json"), str)
-    except Exception:  # noqa: BLE001  an odd repo name or cache: treat as not cached
-        return False
+    """The repo's config.json is in the local Hugging Face cache (its on-disk layout; importing
+    huggingface_hub here would cost the first paint)."""
+    folder = _hub_cache() / ("models--" + repo.replace("/", "--"))
+    return any(folder.glob("snapshots/*/config.json"))
 
 
 def unavailable(spec) -> str | None:
