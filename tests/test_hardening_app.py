@@ -89,9 +89,12 @@ def test_from_the_link_is_said_only_for_link_values():
     at = new_app(prompt="Elizabeth looked at Mr. Darcy and smiled warmly at him today")
     at.switch_page("views/compare.py").run()
     at.selectbox(key="sae_token").set_value(10).run()
+    at.switch_page("views/attention.py").run()  # the token box is not drawn here: only the kept value survives
     at.text_area(key="prompt_box").input("Emma smiled.")
     at.button(key="run").click().run()
+    at.switch_page("views/compare.py").run()
     assert_clean(at)
+    assert at.selectbox(key="sae_token").value == at.selectbox(key="sae_token").options.__len__()
     assert not [m for m in messages(at) if "from the link" in m], messages(at)
 
 
