@@ -21,12 +21,16 @@ presentation_toggle()
 examples_ui(EXAMPLES)
 load_ui()
 
+for message in session.pop_fallback_messages():
+    st.error(message)
 try:
     info = cached.model_info(session.choice().model)
-except LoadError as e:
-    st.error(f"{e} Falling back to the embedded default model.")
-    session.set_choice(DEFAULT_MODEL, session.choice().prompt)
-    info = cached.model_info(DEFAULT_MODEL)
+except LoadError as e:  # never silent, and the sidebar must name the model that is loaded: rerun with it
+    if session.choice().model == DEFAULT_MODEL:
+        st.error(str(e))
+        st.stop()
+    session.fall_back(DEFAULT_MODEL, f"{e} Falling back to the embedded default model ({DEFAULT_MODEL}).")
+    st.rerun()
 st.sidebar.caption(f"✅ Model loaded: {info.name} · {info.n_layers} layers · d_model {info.d_model} · "
                    f"{info.n_params / 1e6:.1f} M parameters")
 session.sync_url()

@@ -10,7 +10,6 @@ dataclasses), so one cached object is shared by every session without copying.
 """
 from __future__ import annotations
 
-import json
 import os
 
 import streamlit as st
@@ -101,12 +100,19 @@ def model_info(model_name: str) -> ModelInfo:
 
 
 @st.cache_data(show_spinner=False)
+def _sae_labels(model_name: str, sae_id: str) -> tuple[dict, str | None]:
+    from interp.labels import load_labels
+
+    return load_labels(REGISTRY.get(model_name).sae(sae_id).labels_path)
+
+
 def sae_labels(model_name: str, sae_id: str) -> dict:
-    """Offline labels stored beside an embedded SAE ({} for hub SAEs)."""
-    path = REGISTRY.get(model_name).sae(sae_id).labels_path
-    if path is None or not path.exists():
-        return {}
-    return json.loads(path.read_text())
+    """Offline labels stored beside an embedded SAE ({} for hub SAEs). A missing or corrupt file gives {}
+    and a warning on the page (labels are optional), never a traceback."""
+    labels, message = _sae_labels(model_name, sae_id)
+    if message:
+        st.warning(message)
+    return labels
 
 
 def generate(request: TraceRequest, max_new_tokens: int, temperature: float, seed: int):

@@ -5,7 +5,10 @@ import numpy as np
 import streamlit as st
 
 from components import cached, session
-from interp.errors import InterpError
+from interp import hub
+from interp.boundary import shown
+from interp.errors import BadInput, InterpError
+from interp.registry import REGISTRY
 from interp.run_record import RunRecord, parse
 
 _MESSAGE = "_record_message"
@@ -50,15 +53,18 @@ def _load() -> None:
     upload = st.session_state.get("record_upload")
     if upload is None:
         return
+    name = shown(upload.name)  # a file name is user text: never Markdown
     try:
         record = parse(upload.getvalue(), session.VIEW_STATE)
+        if (why := hub.unavailable(REGISTRY.get(record.model))) is not None:
+            raise BadInput(f"this record is for {record.model}, which is unavailable ({why}); the current view is kept.")
     except InterpError as e:
-        st.session_state[_MESSAGE] = ("error", f"Could not load {upload.name}: {e}")
+        st.session_state[_MESSAGE] = ("error", f"Could not load {name}: {e}")
         return
     session.apply({session.MODEL: record.model, session.PROMPT: record.prompt, session.SAE: record.sae,
                    "view": record.view}, record.page)
     note = f" ({'; '.join(record.notes)})" if record.notes else ""
-    st.session_state[_MESSAGE] = ("success", f"Loaded {upload.name}: {record.model}, page {record.page}{note}.")
+    st.session_state[_MESSAGE] = ("success", f"Loaded {name}: {record.model}, page {record.page}{note}.")
 
 
 def load_ui() -> None:

@@ -20,32 +20,17 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from interp import boundary, hub
+from interp.errors import BadInput
 from interp.registry import DEFAULT_MODEL, REGISTRY
 
 MODEL, PROMPT, SAE = "model", "prompt", "sae"
-_STORE, _DEFAULTS, _PENDING = "_view_state", "_view_defaults", "_pending_page"
+_STORE, _DEFAULTS, _PENDING, _FROM_LINK = "_view_state", "_view_defaults", "_pending_page", "_from_link"
 _TOKEN_FOR = "_token_for"  # token widget key -> the (model, prompt) its value was picked on
 MAX_STEERS = 3
 
-
-def _bool(text: str) -> bool:
-    return {"true": True, "false": False}[text.lower()]
-
-
-# View settings that live in the URL: widget key -> parser for the URL's text (raises on bad input).
-VIEW_STATE: dict[str, Callable[[str], object]] = {
-    "attn_layer": int, "attn_head": int, "attn_bos": str, "attn_score": str, "bertviz_hide_bos": _bool,
-    "resid_bos": _bool, "resid_per_pos": _bool, "resid_log": _bool, "resid_sqrt_d": _bool, "lens_pos": int,
-    "sae_token": int, "sae_feature": int, "gen_n": int, "gen_temp": float, "gen_seed": int,
-    "steer_where": str, "steer_start": int, "prompt2": str, "sae_view": str, "presentation": _bool,
-    "sae_hide_always_on": _bool,
-    "attn_mode": str, "anat_query": int, "qk_query": int, "qk_key": int, "qk_other": int, "dla_pos": int, "dla_token": int,
-    **{f"steer_f{i}": int for i in range(MAX_STEERS)},
-    **{f"steer_a{i}": float for i in range(MAX_STEERS)},
-    **{f"steer_mode{i}": str for i in range(MAX_STEERS)},
-    # Features page: open SAE and feature, pane, search text and kind, token for "all layers"
-    "feat_sae": str, "feat_id": int, "feat_pane": str, "feat_q": str, "feat_mode": str, "feat_tok": int,
-}
+# View settings that live in the URL: widget key -> typed parser with its documented range (interp.boundary).
+VIEW_STATE: dict[str, Callable[[object], object]] = boundary.FIELDS
 
 
 @dataclass(frozen=True)
@@ -56,27 +41,39 @@ class Choice:
 
 def init() -> list[str]:
     """Seed state from the URL once per session. Returns messages about URL values that were ignored."""
-    messages = []
+    if _STORE in st.session_state and MODEL in st.session_state and PROMPT in st.session_state:
+        return []
+    try:
+        link = boundary.read_link(st.query_params.to_dict())
+    except BadInput as e:
+        link = boundary.Link(messages=(str(e),))
+    messages = list(link.messages)
     if MODEL not in st.session_state:
-        model = st.query_params.get(MODEL, DEFAULT_MODEL)
-        if model not in REGISTRY.names():
-            messages.append(f"Unknown model {model!r} in the link; showing {DEFAULT_MODEL} instead.")
+        model = link.model or DEFAULT_MODEL
+        if (why := hub.unavailable(REGISTRY.get(model))) is not None:
+            messages.append(f"The link asks for {model}, which is unavailable ({why}); showing {DEFAULT_MODEL}.")
             model = DEFAULT_MODEL
         st.session_state[MODEL] = model
     if PROMPT not in st.session_state:
-        st.session_state[PROMPT] = st.query_params.get(PROMPT) or REGISTRY.get(st.session_state[MODEL]).default_prompt
+        st.session_state[PROMPT] = link.prompt or REGISTRY.get(st.session_state[MODEL]).default_prompt
     if _STORE not in st.session_state:
-        store = {}
-        for key, parse in VIEW_STATE.items():
-            if key in st.query_params:
-                try:
-                    store[key] = parse(st.query_params[key])
-                except (ValueError, KeyError):
-                    messages.append(f"Ignored {key}={st.query_params[key]!r} in the link (not a valid value).")
-        st.session_state[_STORE], st.session_state[_DEFAULTS] = store, {}
+        st.session_state[_STORE], st.session_state[_DEFAULTS] = dict(link.view), {}
+        st.session_state[_FROM_LINK] = {k for k, _ in link.view}
         run = (st.session_state[MODEL], st.session_state[PROMPT])  # the link's positions belong to its prompt
-        st.session_state[_TOKEN_FOR] = {k: run for k in ("sae_token", "lens_pos") if k in store}
+        st.session_state[_TOKEN_FOR] = {k: run for k in ("sae_token", "lens_pos") if k in st.session_state[_STORE]}
     return messages
+
+
+def fall_back(model: str, message: str) -> None:
+    """The chosen model could not be loaded: choose `model` instead, with the sidebar's box too (it is reset,
+    so the next run draws it with the loaded model), and keep `message` for the next run to show."""
+    st.session_state[MODEL] = model
+    st.session_state.pop("model_box", None)
+    st.session_state.setdefault("_fallback_messages", []).append(message)
+
+
+def pop_fallback_messages() -> list[str]:
+    return st.session_state.pop("_fallback_messages", [])
 
 
 def choice() -> Choice:
@@ -97,17 +94,32 @@ def _valid(value, valid) -> bool:
         return False
 
 
-def bind(key: str, default, valid: Container | Callable[[object], bool] | None = None):
+def bind(key: str, default, valid: Container | Callable[[object], bool] | None = None,
+         why: Callable[[object], str | None] | None = None):
     """Put the value for widget `key` into session_state before the widget is drawn: the widget's own value
     from the last run, else the kept (or linked) value, else `default`. Values that are no longer valid
-    (a layer the new model lacks, a token past the new prompt's end) fall back to `default`."""
+    (a layer the new model lacks, a token past the new prompt's end) fall back to the kept value, else to
+    `default`. why(value) -> the sentence to show when a value is refused (None: refuse silently, unless
+    the value came from a link or a run record, which is always said)."""
     store, defaults = st.session_state[_STORE], st.session_state[_DEFAULTS]
+    from_link = st.session_state.setdefault(_FROM_LINK, set())
     defaults[key] = default
     value = st.session_state[key] if key in st.session_state else store.get(key, default)
     if not _valid(value, valid):
-        if key in store and store[key] == value and key not in st.session_state:
-            st.warning(f"{key}={value!r} from the link does not fit this view; using {default!r}.")
-        value = default
+        reason = why(value) if why else None
+        linked = key in from_link and key not in st.session_state and store.get(key) == value
+        kept = st.session_state.setdefault("_last_good", {}).get(key, default)  # the view before this value
+        fallback = kept if kept != value and _valid(kept, valid) else default
+        if linked and reason:
+            st.warning(f"{reason.rstrip('.')} (from the link or run record); using {boundary.shown(fallback)}.")
+        elif linked:
+            st.warning(f"{key}={boundary.shown(value)} from the link or run record does not fit this view; "
+                       f"using {boundary.shown(fallback)}.")
+        elif reason:
+            st.warning(f"{reason} Using {boundary.shown(fallback)}.")
+        value = fallback
+    from_link.discard(key)
+    st.session_state.setdefault("_last_good", {})[key] = value
     st.session_state[key] = value
     store[key] = value
     return key
@@ -143,15 +155,21 @@ def sync_url() -> None:
     """Mirror the run and every kept view setting that differs from its default into the URL."""
     c = choice()
     st.query_params[MODEL] = c.model
-    st.query_params[PROMPT] = c.prompt
+    if len(c.prompt) <= boundary.MAX_LINK_PROMPT_CHARS:
+        st.query_params[PROMPT] = c.prompt
+        st.query_params.pop(boundary.PROMPT_CHARS, None)
+    else:  # a long prompt would make a URL the server refuses: the link says so, the run record carries it
+        st.query_params.pop(PROMPT, None)
+        st.query_params[boundary.PROMPT_CHARS] = str(len(c.prompt))
     if st.session_state.get(SAE):
         st.query_params[SAE] = st.session_state[SAE]
     store, defaults = st.session_state.get(_STORE, {}), st.session_state.get(_DEFAULTS, {})
     for key in VIEW_STATE:
         if key in st.session_state:  # a widget drawn in the last run: its value is the current one
             store[key] = st.session_state[key]
-        if key in store and (key not in defaults or store[key] != defaults[key]):
-            st.query_params[key] = str(store[key])
+        text = str(store.get(key, ""))
+        if key in store and (key not in defaults or store[key] != defaults[key]) and len(text) <= boundary.MAX_LINK_PROMPT_CHARS:
+            st.query_params[key] = text
         elif key in st.query_params:
             del st.query_params[key]
 
@@ -175,9 +193,11 @@ def apply(state: dict, page: str | None = None) -> None:
     for key in VIEW_STATE:
         st.session_state.pop(key, None)
         store.pop(key, None)
+    from_link = st.session_state.setdefault(_FROM_LINK, set())
     for key, value in state.get("view", {}).items():
         if key in VIEW_STATE:
             store[key] = value
+            from_link.add(key)
     if page:
         st.session_state[_PENDING] = page
 
@@ -216,7 +236,7 @@ def sae_choice(model: str) -> str | None:
         asked = st.query_params.get(SAE) if SAE not in st.session_state else None  # the link counts once
         current = asked if asked in ids else ids[len(ids) // 2]
         if asked and asked not in ids:
-            st.warning(f"Unknown SAE {asked!r} in the link for {spec.title}; showing {current} instead.")
+            st.warning(f"Unknown SAE {boundary.shown(asked)} in the link for {spec.title}; showing {current} instead.")
         st.session_state[SAE] = current
     return current
 

@@ -143,6 +143,8 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
         out["gpt2_shaped_memory"] = _script("gpt2_shaped_memory.py", "--tokens", "128", "--speed")
         # the long measurement loop (issue #7's 300 prompts); tests/test_memory.py runs a short version
         out["memory_growth"] = _script("memory_growth.py", "--prompts", "300", "--warmup", "150")
+        # the app page's longest main-thread pause while bertviz draws 255 tokens (goal: responsive, < 1 s)
+        out.update(_script("bertviz_stall.py", "--tokens", "255"))
     return out
 
 

@@ -13,6 +13,15 @@ MAX_PROMPT_CHARS = 100_000  # longer prompts are refused; anything past the cont
 MAX_ALPHA = 1_000.0
 
 
+def _whole(n) -> bool:
+    """An int (numpy ints included), or a float with a whole value; never a bool, a string or NaN."""
+    if isinstance(n, bool):
+        return False
+    if isinstance(n, int) or type(n).__name__.startswith(("int", "uint")):
+        return True
+    return isinstance(n, float) and math.isfinite(n) and n == int(n)
+
+
 @dataclass(frozen=True)
 class FeatureSteer:
     """Push one SAE feature at its SAE's hook.
@@ -31,17 +40,20 @@ class FeatureSteer:
     end: int | None = None
 
     def __post_init__(self):
-        if self.mode not in STEER_MODES:
-            raise BadInput(f"Unknown steering mode {self.mode!r}; choose one of {', '.join(STEER_MODES)}.")
-        if not isinstance(self.alpha, (int, float)) or not math.isfinite(self.alpha):
+        # Types first (a run record or a link can hold anything): only BadInput leaves here.
+        if not isinstance(self.sae, str):
+            raise BadInput("The steered SAE must be named.")
+        if not isinstance(self.mode, str) or self.mode not in STEER_MODES:
+            raise BadInput(f"Unknown steering mode; choose one of {', '.join(STEER_MODES)}.")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not math.isfinite(self.alpha):
             raise BadInput("Steering strength must be a finite number.")
         if abs(self.alpha) > MAX_ALPHA:
             raise BadInput(f"Steering strength {self.alpha:g} is out of range (|alpha| <= {MAX_ALPHA:g}).")
-        if int(self.feature) != self.feature or self.feature < 0:
-            raise BadInput(f"Feature index must be a non-negative integer, got {self.feature!r}.")
-        if int(self.start) != self.start or self.start < 0:
+        if not _whole(self.feature) or self.feature < 0:
+            raise BadInput("Feature index must be a non-negative integer.")
+        if not _whole(self.start) or self.start < 0:
             raise BadInput("The first steered position must be a non-negative integer.")
-        if self.end is not None and (int(self.end) != self.end or self.end <= self.start):
+        if self.end is not None and (not _whole(self.end) or self.end <= self.start):
             raise BadInput("The last steered position must come after the first.")
         object.__setattr__(self, "alpha", float(self.alpha))
         object.__setattr__(self, "feature", int(self.feature))

@@ -66,9 +66,11 @@ def test_sae_for_another_width(backend, spec, tmp_path):
 
 
 def test_hub_model_unreachable_falls_back_to_the_embedded_default():
-    """gpt2-small is not in the (offline) cache: the app says so and shows the embedded model."""
+    """gpt2-small is not in the (offline) cache: the app says so, without trying to load it, and shows the
+    embedded model (the sidebar names it). The load-failure fallback itself: tests/test_hub_offline.py."""
     at = new_app(model="gpt2-small")
     assert_clean(at)
-    assert any("Falling back to the embedded default" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("unavailable" in w.value and "HF_HUB_OFFLINE" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.selectbox(key="model_box").value == "tiny-austen-bible"
     assert at.query_params["model"] == "tiny-austen-bible"
     assert at.title[0].value == "Attention patterns"

@@ -150,7 +150,7 @@ def test_attention_page_draws_bertviz_with_no_network(server, browser, output_di
     wait_idle(page)
     iframe = page.locator('iframe[title="bertviz head view"]')
     iframe.wait_for(timeout=60_000)
-    frame = page.frame_locator('iframe[title="bertviz head view"]')
+    frame = page.frame_locator('iframe[title="bertviz head view"]').frame_locator('iframe[title="bertviz"]')
     frame.locator("svg text").nth(10).wait_for(timeout=30_000)
     assert frame.locator("svg text").count() > 10
     assert frame.locator("#layer option").count() >= 1, "empty Layer dropdown: bertviz's JS did not run"
@@ -162,7 +162,7 @@ def test_attention_page_draws_bertviz_with_no_network(server, browser, output_di
     iframe.screenshot(path=str(output_dir / "bertviz_head_view.png"))
 
     page.get_by_role("tab", name="bertviz model view").click()
-    model = page.frame_locator('iframe[title="bertviz model view"]')
+    model = page.frame_locator('iframe[title="bertviz model view"]').frame_locator('iframe[title="bertviz"]')
     model.locator("svg text").nth(9).wait_for(timeout=30_000)  # "Heads", "Layers" and their 4 + 4 labels
     assert model.locator("svg line").count() > 100  # the thumbnails' attention lines
     page.locator('iframe[title="bertviz model view"]').screenshot(path=str(output_dir / "bertviz_model_view.png"))
@@ -179,7 +179,7 @@ def test_a_prompt_with_a_script_tag_is_shown_as_text(server, browser, output_dir
     page.goto(f"{server}/?prompt={quote(prompt)}")
     page.get_by_role("heading", name="Attention patterns").wait_for(timeout=120_000)
     wait_idle(page)
-    frame = page.frame_locator('iframe[title="bertviz head view"]')
+    frame = page.frame_locator('iframe[title="bertviz head view"]').frame_locator('iframe[title="bertviz"]')
     frame.locator("#left text").nth(3).wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     assert prompt in "".join(frame.locator("#left text").all_text_contents())

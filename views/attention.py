@@ -11,7 +11,8 @@ from components.run_record_ui import record_panel
 from interp.analysis.heads import head_scores
 from interp.charts.attention import (BOS_MODES, SCORE_TITLES, attention_frame, attention_heatmap, color_cap, head_grid,
                                      head_scores_frame)
-from interp.charts.bertviz_view import BertvizUnavailable, head_view_html, model_view_html
+from interp.charts.bertviz_view import (DRAW_LIMIT_TOKENS, STALL_NOTE, BertvizUnavailable, head_view_html,
+                                        model_view_html, sandboxed)
 
 st.title("Attention patterns")
 st.caption(
@@ -72,7 +73,13 @@ st.caption(
 hide_bos = st.toggle("Hide BOS in bertviz", key=session.bind("bertviz_hide_bos", False),
                      help="Drops the BOS row and column. The other weights are not renormalised, so rows no longer sum to 1.")
 dark = st.context.theme.type != "light"
-for tab, name, build in zip(
+draw = trace.n_pos <= DRAW_LIMIT_TOKENS or st.toggle(
+    f"Draw bertviz for all {trace.n_pos} positions", key="bertviz_draw_long",
+    help=f"Off above {DRAW_LIMIT_TOKENS} positions: {STALL_NOTE}")
+if not draw:
+    st.info(f"bertviz is not drawn for prompts over {DRAW_LIMIT_TOKENS} positions until you ask (toggle above): "
+            f"{STALL_NOTE}")
+for tab, name, build in () if not draw else zip(
         st.tabs(["bertviz head view", "bertviz model view"]),
         ("bertviz head view", "bertviz model view"),
         (lambda: head_view_html(trace, layer, include_bos=not hide_bos, dark=dark),
@@ -86,7 +93,8 @@ for tab, name, build in zip(
         for note in view.notes:
             st.info(note)
         # the model view is one block of thumbnails per layer: a 760-px frame showed layers 0-1 only
-        st.iframe(view.html, height=min(view.height, 760 if name == "bertviz head view" else 2400), alt=name)
+        height = min(view.height, 760 if name == "bertviz head view" else 2400)
+        st.iframe(sandboxed(view.html, height), height=height + 4, alt=name)  # same text -> no redraw on rerun
         st.caption(f"Layer{'s' if len(view.layers) > 1 else ''} {', '.join(map(str, view.layers))}; "
                    f"{view.n_bytes / 1e6:.2f} MB sent to the browser.")
 record_panel(trace, "attention")

@@ -3,8 +3,8 @@ import streamlit as st
 
 from components import cached, session
 from components.charts_ui import show
-from components.page import current_trace
 from components.dla_ui import render_dla
+from components.page import current_request, current_trace
 from components.run_record_ui import record_panel
 from interp.charts import residual as rc
 from interp.charts.common import token_labels
@@ -48,7 +48,7 @@ show(rc.residual_heatmap(rc.cosine_frame(trace), "cos(residual before block, res
 st.subheader("Logit lens")
 st.caption("Each layer's residual is passed through the final LayerNorm (with its own scale) and the unembedding: "
            "what the model would predict if it stopped there. The last row is the model's actual output.")
-logit_lens = cached.logit_lens(session.request())
+logit_lens = cached.logit_lens(current_request())
 lens = rc.logit_lens_frame(trace, logit_lens)
 show(rc.logit_lens_chart(lens), fixed_width=True, export="logit_lens")
 echo = rc.lens_echoes_input(trace, logit_lens)

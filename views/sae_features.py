@@ -20,7 +20,7 @@ from interp.requests import TraceRequest
 st.title("SAE features")
 trace = current_trace()
 if not trace.saes:
-    st.info("This model has no SAE in the registry.")
+    st.info("No SAE is loaded for this view (this model has none in the registry, or it failed to load: see above).")
     st.stop()
 sae_id = next(iter(trace.saes))
 acts = trace.saes[sae_id]
@@ -113,7 +113,7 @@ def steering_section():
     candidates = list(dict.fromkeys(int(f) for f in df["feature"])) if not df.empty else [0]
     steers = steering_ui(sae_id, candidates, trace.n_pos, trace.str_tokens, max_act,
                          lambda f: cached.decoder_norm(trace.model, sae_id, f), float(acts.input_norm[body].mean()),
-                         label_of=lambda f: labels.get(str(f), {}).get("label", ""))
+                         label_of=lambda f: labels.get(str(f), {}).get("label", ""), d_sae=acts.d_sae)
     g1, g2, g3 = st.columns(3)
     n_new = g1.slider("New tokens", 5, 60, key=session.bind("gen_n", 30, range(5, 61)))
     temperature = g2.slider("Temperature", 0.0, 1.5, step=0.1,

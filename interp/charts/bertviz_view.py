@@ -31,6 +31,13 @@ from typing import Sequence
 
 import numpy as np
 
+# Measured in headless Chromium on the 2-core dev machine (scripts/bertviz_stall.py; bench line bertviz_stall):
+# seconds until a view has drawn, and the longest pause of the app page's main thread meanwhile.
+DRAW_LIMIT_TOKENS = 64  # above this, the views are drawn only when the user asks
+STALL_NOTE = ("bertviz draws one SVG line per weight: at 128 positions the model view took 19-22 s to draw and the "
+              "head view 5 s; at 255 positions 49-53 s and 25-28 s (headless Chromium on a busy 2-core machine). "
+              "In its sandboxed frame the rest of the page stays responsive (longest pause 0.3-0.4 s, against "
+              "48 s when drawn in the app's own frame), but the view stays blank meanwhile and keeps a CPU core busy.")
 MAX_BYTES = 5_000_000  # the issue's bound at 128 tokens; also enforced at any length (layers dropped)
 DECIMALS = 3
 
@@ -173,6 +180,26 @@ def _offline(bertviz_html: str, tokens: list[str], placeholders: list[str], dark
     )
 
 
+def sandboxed(html: str, height: int) -> str:
+    """`html` inside an inner <iframe sandbox="allow-scripts"> (no allow-same-origin): its scripts run with an
+    opaque origin, so they cannot reach the app's page, its cookies or its storage. Streamlit's own iframe
+    (st.iframe) is sandboxed with allow-same-origin, and a srcdoc document inherits the app's origin, so
+    without this wrapper bertviz would run as the app. bertviz needs only scripts (no storage, no parent)."""
+    import html as _html
+
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><style>html,body{margin:0;padding:0;overflow:hidden}'
+            'iframe{border:0;width:100%;display:block}</style></head><body>'
+            f'<iframe sandbox="allow-scripts" title="bertviz" style="height:{int(height)}px" '
+            f'srcdoc="{_html.escape(html, quote=True)}"></iframe></body></html>\n')
+
+
+def _stable_ids(html: str) -> str:
+    """bertviz names its root div 'bertviz-' + a random uuid on every call, so the same view and data made a
+    different page each rerun and the browser redrew it (tens of seconds on long prompts). One view per
+    document: a fixed id is unique."""
+    return re.sub(r"bertviz-[0-9a-f]{32}", "bertviz-view", html)
+
+
 def _placeholders(n: int) -> list[str]:
     nonce = uuid.uuid4().hex[:16]
     return [f"bvtok{nonce}-{i}" for i in range(n)]
@@ -218,7 +245,7 @@ def _build(trace, render, wanted: list[int], focus: int | None, include_bos: boo
     focus = wanted[0] if focus is None else focus
     while True:
         ph = _placeholders(len(tokens))
-        html = _offline(render(tensors, ph, kept), tokens, ph, dark, title)
+        html = _stable_ids(_offline(render(tensors, ph, kept), tokens, ph, dark, title))
         if len(html.encode("utf-8")) <= max_bytes:
             break
         if len(kept) > 1:
