@@ -137,3 +137,19 @@ def feature_attribution(model_name: str, prompt: str, sae_id: str, feature: int,
     from interp.attribution import attribute_feature
 
     return attribute_feature(load_backend(model_name), prompt, sae_id, feature, pos)
+
+
+@st.cache_resource(show_spinner="Sweeping the steering strength (dose-response)…", max_entries=32, ttl=3600)
+def steer_sweep(model_name: str, prompt: str, sae_id: str, feature: int, mode: str, start: int, seed: int):
+    """interp.steer_sweep.sweep for one steering spec, cached per request."""
+    from interp.steer_sweep import sweep
+
+    return sweep(load_backend(model_name), sae_id, prompt, feature, mode, start, seed=seed)
+
+
+@st.cache_data(show_spinner=False)
+def steerability(model_name: str, sae_id: str) -> dict:
+    """The precomputed steerability scan stored beside an embedded SAE ({} for hub SAEs)."""
+    from interp.steerability import load
+
+    return load(REGISTRY.get(model_name).sae(sae_id).path)
