@@ -34,7 +34,7 @@ VIEW_STATE: dict[str, Callable[[str], object]] = {
     "attn_layer": int, "attn_head": int, "attn_bos": str, "attn_score": str, "bertviz_hide_bos": _bool,
     "resid_bos": _bool, "resid_per_pos": _bool, "resid_log": _bool, "resid_sqrt_d": _bool, "lens_pos": int,
     "sae_token": int, "sae_feature": int, "gen_n": int, "gen_temp": float, "gen_seed": int,
-    "steer_where": str, "steer_start": int, "prompt2": str,
+    "steer_where": str, "steer_start": int, "prompt2": str, "sae_view": str,
     **{f"steer_f{i}": int for i in range(MAX_STEERS)},
     **{f"steer_a{i}": float for i in range(MAX_STEERS)},
     **{f"steer_mode{i}": str for i in range(MAX_STEERS)},
