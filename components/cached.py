@@ -140,11 +140,12 @@ def feature_attribution(model_name: str, prompt: str, sae_id: str, feature: int,
 
 
 @st.cache_resource(show_spinner="Sweeping the steering strength (dose-response)…", max_entries=32, ttl=3600)
-def steer_sweep(model_name: str, prompt: str, sae_id: str, feature: int, mode: str, start: int, seed: int):
-    """interp.steer_sweep.sweep for one steering spec, cached per request."""
+def steer_sweep(model_name: str, prompt: str, sae_id: str, feature: int, mode: str, start: int, seed: int,
+                alpha: float | None = None):
+    """interp.steer_sweep.sweep for one steering spec (its own strength swept with the grid), cached per request."""
     from interp.steer_sweep import sweep
 
-    return sweep(load_backend(model_name), sae_id, prompt, feature, mode, start, seed=seed)
+    return sweep(load_backend(model_name), sae_id, prompt, feature, mode, start, seed=seed, also=alpha)
 
 
 @st.cache_data(show_spinner=False)

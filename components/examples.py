@@ -25,8 +25,9 @@ EXAMPLES: list[Example] = [
     Example("Steer Austen toward scripture (L2 feature 656)",
             "Adding L2 feature 656 at 2× its max activation (‖αW_dec‖ ≈ 0.4× the mean residual norm, inside its "
             "working range) turns an Austen sentence toward scripture: over 20 sampled 30-token continuations, "
-            "scripture words (God, Israel, Yahweh, Jerusalem, …) rise from BASE_RATE to STEERED_RATE per "
-            "continuation, while the text's loss under the unsteered model stays within 0.5 nats of the base.",
+            "scripture words (God, Israel, Yahweh, Jerusalem, …) rise from 0.05 to 1.75 per continuation (in 55 % "
+            "of continuations, against 5 %), while the text's loss under the unsteered model stays within 0.5 nats "
+            "of the base and repeated bigrams within +0.15 (no loops).",
             "sae-features",
             _run("She walked into the room and", STEER_SAE, steer_f0=STEER_FEATURE, steer_a0=STEER_MULT,
                  sae_view="steering")),

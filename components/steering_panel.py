@@ -102,7 +102,7 @@ def dose_response(model: str, prompt: str, sae_id: str, steer, unit: float, seed
         st.caption("Ablate has no strength to sweep.")
         return
     try:
-        sw = cached.steer_sweep(model, prompt, sae_id, steer.feature, steer.mode, steer.start, seed)
+        sw = cached.steer_sweep(model, prompt, sae_id, steer.feature, steer.mode, steer.start, seed, steer.alpha)
     except InterpError as e:
         st.error(str(e))
         return
@@ -119,7 +119,8 @@ def dose_response(model: str, prompt: str, sae_id: str, steer, unit: float, seed
     st.caption("Effect: probability on the feature's top promoted tokens (W_dec·W_U), and the feature re-encoded "
                "at its own hook (clamping sets it, so it does not show whether the push survives downstream). Cost: "
                "KL(base ‖ steered) over the prompt, the continuation's loss under the unsteered model, and its "
-               f"repeated-bigram rate. {len(sw.points)} strengths × 4 samples, same seed.")
+               f"repeated-bigram rate. {len(sw.points)} strengths (the slider's included) × 8 samples of 20 tokens, "
+               "same random draws at every strength.")
     points = sorted({to_slider(p.alpha, unit) for p in sw.points})
     c1, c2 = st.columns([3, 1])
     at = c1.select_slider("Strength to generate at", points, value=lo if lo in points else points[0],

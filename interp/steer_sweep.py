@@ -16,7 +16,8 @@ from interp.steer_batch import base_loss, mean_resid_norm, promoted_tokens, repe
 GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0)  # ratios; the last ones are past collapse
 LOSS_SLACK = 1.0  # nats: coherent while the continuation's loss under the unsteered model rises by at most this
 REP_SLACK = 0.15  # coherent while the repeated-bigram rate rises by at most this over the base text
-RISE_SHARE = 0.25  # the effect "has risen" once it has covered this share of its largest rise on the grid
+RISE_KL = 0.1  # the effect "has risen": next-token distributions over the prompt moved by at least this (nats) ...
+RISE_MASS = 3.0  # ... or the probability on the feature's promoted tokens grew this many times (plus 0.005)
 
 
 @dataclass(frozen=True)
@@ -62,28 +63,31 @@ def _kl(base: np.ndarray, steered: np.ndarray, start: int) -> float:
 
 def judge(ratios, alphas, feature_act, mass, kl, loss, rep) -> tuple[SweepPoint, ...]:
     """Mark each grid point coherent / risen against the first (strength 0) point."""
-    rise = np.asarray(mass) - mass[0]
-    top = max(float(rise.max()), 1e-9)
     out = []
     for i, r in enumerate(ratios):
         coherent = loss[i] <= loss[0] + LOSS_SLACK and rep[i] <= rep[0] + REP_SLACK
-        risen = i > 0 and rise[i] >= RISE_SHARE * top and rise[i] > 0.01
+        risen = i > 0 and (kl[i] >= RISE_KL or mass[i] >= RISE_MASS * mass[0] + 0.005)
         out.append(SweepPoint(float(r), float(alphas[i]), float(feature_act[i]), float(mass[i]), float(kl[i]),
                               float(loss[i]), float(rep[i]), bool(coherent), bool(risen)))
     return tuple(out)
 
 
-def sweep(backend, sae_id: str, prompt: str, feature: int, mode: str = "add", start: int = 0, samples: int = 4,
-          n_new: int = 20, temperature: float = 0.8, seed: int = 0, grid=GRID, max_tokens: int = 256) -> Sweep:
-    """Run every strength of `grid` x `samples` continuations as one batch (one forward per new token)."""
+def sweep(backend, sae_id: str, prompt: str, feature: int, mode: str = "add", start: int = 0, samples: int = 8,
+          n_new: int = 20, temperature: float = 0.8, seed: int = 0, grid=GRID, max_tokens: int = 256,
+          also: float | None = None) -> Sweep:
+    """Run every strength of `grid` x `samples` continuations as one batch (one forward per new token).
+    also: one more strength (alpha, e.g. the slider's), swept with the grid so that it is judged the same way."""
     if mode not in ("add", "clamp"):
         raise ValueError("Only add and clamp have a strength to sweep.")
     tokens, _ = backend.to_tokens(prompt, max_tokens)  # [1, n]
     sae = backend.sae(sae_id)
     r_norm = mean_resid_norm(backend, sae_id, tokens) if tokens.shape[1] > 1 else 1.0
     d_norm = float(sae.W_dec[feature].norm())
+    if also is not None and also != 0:
+        grid = sorted(set(grid) | {round(abs(float(also)) * d_norm / max(r_norm, 1e-9), 4)})
     ratios = np.asarray(grid, dtype=np.float32)
-    alphas = ratios * r_norm / max(d_norm, 1e-9)
+    sign = -1.0 if also is not None and also < 0 else 1.0  # sweep in the direction the slider points
+    alphas = sign * ratios * r_norm / max(d_norm, 1e-9)
     rows = len(grid) * samples
     values = torch.as_tensor(alphas).repeat_interleave(samples)
     if mode == "clamp":  # point 0 is the base run, not "clamped to 0"

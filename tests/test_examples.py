@@ -49,10 +49,10 @@ def test_steering_example_moves_austen_toward_scripture(backend):
     base_rate, steered_rate = numbers(ex.description.split("rise from")[1])[:2]
     assert shift.base_rate <= base_rate + 0.05 and shift.steered_rate >= steered_rate - 0.05, shift
     assert shift.steered_rate >= 5 * max(shift.base_rate, 0.05), shift
-    assert shift.steered_share >= 0.4, shift  # not a few continuations carrying the whole rate
+    assert shift.steered_share >= 0.5 and shift.base_share <= 0.1, shift  # not a few continuations carrying it
     # coherence held: loss under the unsteered model within 0.5 nats, and no collapse into loops
     assert shift.steered_loss <= shift.base_loss + 0.5, shift
-    assert shift.steered_repetition <= shift.base_repetition + 0.1, shift
+    assert shift.steered_repetition <= shift.base_repetition + 0.15, shift
 
 
 def test_steering_example_strength_is_inside_the_working_range(backend):
@@ -62,10 +62,10 @@ def test_steering_example_strength_is_inside_the_working_range(backend):
     ex = example("Steer Austen toward scripture")
     labels = json.loads(REGISTRY.get(ex.state["model"]).sae(STEER_SAE).labels_path.read_text())
     alpha = STEER_MULT * labels[str(STEER_FEATURE)]["max_act"]
-    sw = sweep(backend, STEER_SAE, ex.state["prompt"], STEER_FEATURE)
-    lo, hi = sw.working_range
-    assert lo <= alpha <= hi, (lo, alpha, hi)
-    ratio = alpha * sw.decoder_norm / sw.resid_norm
+    sw = sweep(backend, STEER_SAE, ex.state["prompt"], STEER_FEATURE, also=alpha)
+    point = next(p for p in sw.points if abs(p.alpha - alpha) < 1e-3)  # the example's own strength, swept too
+    assert point.risen and point.coherent, sw.points
+    ratio = point.ratio
     assert 0.3 <= ratio <= 0.5  # "about 0.4x the mean residual norm"
     assert not sw.points[-1].coherent  # the grid goes past collapse
 

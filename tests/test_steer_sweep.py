@@ -44,6 +44,7 @@ def test_sweep_effect_rises_and_collapse_is_marked(backend):
 
     sw = sweep(backend, SAE, PROMPT, 656)
     assert len(sw.points) == len(GRID) == 12
+    assert len(sweep(backend, SAE, PROMPT, 656, also=4.0, n_new=2, samples=1).points) == 13
     assert sw.points[0].kl_prompt == pytest.approx(0.0, abs=1e-6)
     assert sw.points[-1].kl_prompt > sw.points[3].kl_prompt > 0
     assert sw.points[-1].topic_mass > 3 * sw.points[0].topic_mass  # the effect rose
