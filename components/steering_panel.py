@@ -21,23 +21,27 @@ def to_slider(alpha: float, unit: float) -> float:
     return float(min(SLIDER_MAX, max(-SLIDER_MAX, mult)))
 
 
-def ranking(scan: dict, labels: dict, hide_always_on: bool = True) -> pd.DataFrame:
-    """Features of a scan, best steering score first (features whose continuations were checked lead)."""
+def ranking(scan: dict, labels: dict, hide_always_on: bool = True, by: str = "score") -> pd.DataFrame:
+    """Features of a scan, best first by `by` ("score" or "scripture +"); features whose continuations were
+    checked lead. scripture + counts only strengths inside the feature's working range."""
+    ratios = scan.get("ratios", [])
     rows = []
     for f, v in scan.get("features", {}).items():
         info = labels.get(f, {})
         if hide_always_on and info.get("freq", 0.0) > ALWAYS_ON:
             continue
         rng = v.get("range")
+        inside = [x for r, x in zip(ratios, v.get("scripture") or []) if rng and rng[0] <= r <= rng[1]]
         rows.append({"feature": int(f), "label": info.get("label", ""), "score": v.get("score", 0.0),
-                     "checked": bool(v.get("checked")), "scripture +": max(v.get("scripture") or [0.0]),
+                     "checked": bool(v.get("checked")), "scripture +": max(inside, default=0.0),
                      "works at (× mean ‖resid‖)": f"{rng[0]:g}–{rng[1]:g}" if rng else "",
                      "lo": rng[0] if rng else None, "hi": rng[1] if rng else None,
                      "stage1": max(v.get("tf_rise") or [0.0])})
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    return df.sort_values(["checked", "score", "stage1"], ascending=False, ignore_index=True)
+    keys = ["checked", by, "score", "stage1"] if by != "score" else ["checked", "score", "stage1"]
+    return df.sort_values(keys, ascending=False, ignore_index=True)
 
 
 def _pick(key: str, default_strength) -> None:
@@ -58,9 +62,12 @@ def feature_search(model: str, sae_id: str, labels: dict, unit_of, decoder_norm_
         st.caption("No precomputed steerability scan for this SAE (hub SAEs): pick a feature by number below and "
                    "read its dose-response.")
         return
-    hide = st.toggle("Hide always-on features", True, key="steer_hide_always_on",
+    c1, c2 = st.columns(2)
+    by = c1.radio("Rank by", ["scripture +", "score"], horizontal=True, key="steer_rank_by",
+                  format_func={"scripture +": "scripture words added", "score": "promoted-token effect"}.get)
+    hide = c2.toggle("Hide always-on features", True, key="steer_hide_always_on",
                      help=f"Features that fire on more than {ALWAYS_ON:.0%} of held-out tokens.")
-    df = ranking(scan, labels, hide)
+    df = ranking(scan, labels, hide, by)
     by_feature = df.set_index("feature")
 
     def default_strength(f: int) -> float:

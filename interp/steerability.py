@@ -85,11 +85,39 @@ def scan_sae(backend, sae_id: str, live: list[int], log=print, check: int = CHEC
     log(f"{sae_id}: stage 1, {len(live)} features, {time.perf_counter() - t0:.0f} s")
     mid = RATIOS.index(0.5)
     order = sorted((f for f in live if tf[f]["tf_loss_rise"][mid] < 2.0), key=lambda f: -tf[f]["tf_rise"][mid])
-    result = generate_check(backend, sae_id, order[:check], log=log)
+    chosen = list(dict.fromkeys(order[:check] + topic_candidates(backend, sae_id, live)))
+    result = generate_check(backend, sae_id, chosen, log=log)
     for f in live:
         result["features"].setdefault(str(f), {"score": 0.0, "range": None, "checked": False}).update(tf[f])
     result["stage1_s"] = round(time.perf_counter() - t0, 1)
     return result
+
+
+def topic_candidates(backend, sae_id: str, live: list[int], k: int = 16) -> list[int]:
+    """The k live features whose decoder direction, read through the unembedding, favours scripture words most
+    (so that stage 2 also checks the features a topic shift needs, not only those with the largest rise)."""
+    from interp.topics import SCRIPTURE
+
+    tok = backend.model.tokenizer
+    ids = [i for i in range(backend.model.cfg.d_vocab) if SCRIPTURE.fullmatch(tok.decode([i]).strip() or "-")]
+    sae = backend.sae(sae_id)
+    with torch.no_grad():
+        eff = (sae.W_dec / sae.W_dec.norm(dim=-1, keepdim=True)) @ backend.model.W_U  # [d_sae, vocab]
+        mass = torch.softmax(3 * eff, -1)[:, ids].sum(-1)
+    live_t = torch.tensor(live)
+    return live_t[mass[live_t].topk(min(k, len(live))).indices].tolist()
+
+
+def add_topic_checks(backend, sae_id: str, path: Path, log=print) -> None:
+    """Stage 2 for the topic candidates missing from a stored scan, merged into it (what scan_sae now does)."""
+    data = json.loads((path / FILE).read_text())
+    live = [int(f) for f in data["features"]]
+    todo = [f for f in topic_candidates(backend, sae_id, live) if not data["features"][str(f)].get("checked")]
+    if todo:
+        extra = generate_check(backend, sae_id, todo, log=log)
+        for f, v in extra["features"].items():
+            data["features"][f].update(v)
+    (path / FILE).write_text(json.dumps(data, separators=(",", ":")))
 
 
 def generate_check(backend, sae_id: str, live: list[int], batch_features: int = 24, seed: int = 0, log=print) -> dict:

@@ -71,12 +71,15 @@ def test_steerability_scan_is_stored_beside_every_embedded_sae(model):
 def test_ranking_hides_always_on_features_and_leads_with_checked_ones():
     from components.steering_panel import ranking, to_slider
 
-    scan = {"features": {"1": {"score": 0.2, "range": [0.25, 0.5], "checked": True},
-                         "2": {"score": 0.3, "range": [0.5, 0.5], "checked": True},
+    scan = {"ratios": [0.25, 0.5, 1.0],
+            "features": {"1": {"score": 0.2, "range": [0.25, 0.5], "checked": True, "scripture": [0.0, 0.5, 3.0]},
+                         "2": {"score": 0.3, "range": [0.5, 0.5], "checked": True, "scripture": [0.0, 0.0, 9.0]},
                          "3": {"score": 0.0, "range": None, "checked": False, "tf_rise": [0.5]}}}
     labels = {"1": {"label": "a", "freq": 0.01}, "2": {"label": "b", "freq": 0.9}, "3": {"label": "c", "freq": 0.0}}
     assert list(ranking(scan, labels)["feature"]) == [1, 3]
     assert list(ranking(scan, labels, hide_always_on=False)["feature"]) == [2, 1, 3]
+    by_topic = ranking(scan, labels, hide_always_on=False, by="scripture +")
+    assert list(by_topic["feature"]) == [1, 2, 3] and list(by_topic["scripture +"]) == [0.5, 0.0, 0.0]  # 9.0: collapsed
     assert to_slider(4.26, 2.13) == 2.0 and to_slider(100.0, 1.0) == 10.0 and to_slider(-0.3, 1.0) == -0.5
 
 
