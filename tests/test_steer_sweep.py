@@ -42,7 +42,7 @@ def test_repetition_rate():
 def test_sweep_effect_rises_and_collapse_is_marked(backend):
     from interp.steer_sweep import GRID, sweep
 
-    sw = sweep(backend, SAE, PROMPT, 656)
+    sw = sweep(backend, SAE, PROMPT, 656, samples=4, n_new=12)  # a lighter sweep than the app's (8 x 20)
     assert len(sw.points) == len(GRID) == 12
     assert len(sweep(backend, SAE, PROMPT, 656, also=4.0, n_new=2, samples=1).points) == 13
     assert sw.points[0].kl_prompt == pytest.approx(0.0, abs=1e-6)
