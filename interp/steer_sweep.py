@@ -82,7 +82,7 @@ def sweep(backend, sae_id: str, prompt: str, feature: int, mode: str = "add", st
     tokens, _ = backend.to_tokens(prompt, max_tokens)  # [1, n]
     sae = backend.sae(sae_id)
     r_norm = mean_resid_norm(backend, sae_id, tokens) if tokens.shape[1] > 1 else 1.0
-    d_norm = float(sae.W_dec[feature].norm())
+    d_norm = float(sae.W_dec[feature].detach().norm())
     if also is not None and also != 0:
         grid = sorted(set(grid) | {round(abs(float(also)) * d_norm / max(r_norm, 1e-9), 4)})
     ratios = np.asarray(grid, dtype=np.float32)
