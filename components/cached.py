@@ -243,3 +243,22 @@ def sae_lab_shipped(model_name: str, sae_id: str) -> tuple:
 def sae_lab_ce(model_name: str, data, weights) -> dict:
     """CE with a lab-trained SAE spliced in (a few locked forward passes; the page keeps the result)."""
     return load_backend(model_name).lab_ce(data, weights)
+
+
+# --- steering: dose-response sweep (a batched forward pass per grid) and the precomputed scan ------------------
+def steer_sweep(model_name: str, prompt: str, sae_id: str, feature: int, mode: str, start: int, seed: int,
+                alpha: float | None = None):
+    """interp.steer_sweep.sweep for one steering spec (its own strength swept with the grid), cached per request."""
+    key = (model_name, prompt, sae_id, int(feature), mode, int(start), int(seed), alpha)
+    return _memo("steer_sweep", key,
+                 lambda: load_backend(model_name).steer_sweep(sae_id, prompt, int(feature), mode, int(start),
+                                                              seed=int(seed), also=alpha),
+                 "Sweeping the steering strength (dose-response)…")
+
+
+@st.cache_data(show_spinner=False)
+def steerability(model_name: str, sae_id: str) -> dict:
+    """The precomputed steerability scan stored beside an embedded SAE ({} for hub SAEs)."""
+    from interp.steerability import load
+
+    return load(REGISTRY.get(model_name).sae(sae_id).path)

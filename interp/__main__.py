@@ -1,4 +1,4 @@
-"""Command line: python -m interp {trace,bench,train-model,train-sae,dashboards}."""
+"""Command line: python -m interp {trace,bench,health,steerability,dashboards,train-model,train-sae}."""
 from __future__ import annotations
 
 import argparse
@@ -115,6 +115,13 @@ def _bench(args) -> int:
     return 0
 
 
+def _steerability(args) -> int:
+    from interp.steerability import run
+
+    print(json.dumps(run(args.model or None, log=lambda m: print(m, file=sys.stderr, flush=True)), indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from interp.registry import DEFAULT_MODEL
 
@@ -138,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     he = sub.add_parser("health", help="deploy check: load the model, run one trace, exit 0 if all is well")
     he.add_argument("--model", default=DEFAULT_MODEL)
     he.set_defaults(func=_health)
+
+    st = sub.add_parser("steerability", help="score every live feature of each embedded SAE for steering; writes "
+                        "steerability.json beside each SAE")
+    st.add_argument("--model", action="append", help="embedded model name (repeatable); default: all embedded")
+    st.set_defaults(func=_steerability)
 
     tm = sub.add_parser("train-model", help="build the corpus and tokenizer, train the embedded LM")
     tm.add_argument("--out", default=str(DEFAULT_MODEL_DIR))

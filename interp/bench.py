@@ -104,6 +104,11 @@ def run_bench(model_name: str, with_app: bool = True) -> dict:
             base.model, base.prompt, base.saes, (FeatureSteer(sae_id, 3, float(next(alphas))),))))
         out["steered_update_ms"] = round(1000 * steered, 2)
         out["steered_update_goal"] = "<= 500 ms"
+        from interp.steer_sweep import GRID, sweep  # the dose-response: 12 strengths x 4 samples x 20 tokens
+
+        out["steer_sweep_s"] = round(median_s(lambda: sweep(backend, sae_id, base.prompt, 3), repeats=3), 3)
+        out["steer_sweep_grid"] = len(GRID)
+        out["steer_sweep_goal"] = "<= 2 s"
 
     # Generation as the app does it (interp.generation: TL forward with a KV cache, fast unembed) vs HF generate.
     from interp.generation import generate

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import cached, session
+from components import cached, session, steering_panel
 from components.charts_ui import show
 from components.feature_view import render_offline
 from components.page import current_trace
@@ -111,6 +111,10 @@ def steering_section():
     st.caption("Add a feature's decoder direction (add), set its activation (clamp) or remove it (ablate) at "
                f"{sae_id}. Only this section reruns when a slider moves.")
     candidates = list(dict.fromkeys(int(f) for f in df["feature"])) if not df.empty else [0]
+    top = st.container()  # base and steered text go first, above the controls
+    resid_norm = float(acts.input_norm[body].mean())
+    steering_panel.feature_search(trace.model, sae_id, labels, max_act,
+                                  lambda f: sae_tools.decoder_norm(backend, sae_id, f), resid_norm)
     steers = steering_ui(sae_id, candidates, trace.n_pos, trace.str_tokens, max_act,
                          lambda f: cached.decoder_norm(trace.model, sae_id, f), float(acts.input_norm[body].mean()),
                          label_of=lambda f: labels.get(str(f), {}).get("label", ""), d_sae=acts.d_sae)
@@ -135,11 +139,12 @@ def steering_section():
         "base": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0),
         "steered": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0),
         "change": st.column_config.NumberColumn(format="%+.3f")})
-    a, b = st.columns(2)
-    a.markdown("**Base continuation**")
-    a.text(base_gen.text)
-    b.markdown("**Steered continuation** (same seed)")
-    b.text(steered_gen.text)
+    steering_panel.texts(top, base_gen.text, steered_gen.text)
+    rows = [i for i in range(session.MAX_STEERS) if st.session_state.get(f"steer_mode{i}") == "ablate"
+            or st.session_state.get(f"steer_a{i}", 0.0) != 0.0]  # the rows steering_ui turned into steers
+    if steers:  # the dose-response of the first steering row
+        steering_panel.dose_response(trace.model, trace.prompt, sae_id, steers[0], max_act(steers[0].feature),
+                                     int(seed), rows[0] if rows else 0)
     if steers and steered_gen.new_str_tokens:
         kl = cached.per_token_kl(steered_req, steered_gen.tokens, steered_gen.prompt_tokens)
         show(kl_chart(steered_gen.new_str_tokens, kl), export="steering_kl")

@@ -143,6 +143,10 @@ class ModelBackend(Protocol):
 
     def logit_attribution(self, trace: "Trace", pos: int, token: int): ...
 
+    # steering dose-response (interp.backends.sweeps)
+    def steer_sweep(self, sae_id: str, prompt: str, feature: int, mode: str, start: int, seed: int = 0,
+                    also: float | None = None): ...
+
     # SAE lab (interp.backends.lab)
     def lab_layer(self, hook: str): ...
 
@@ -155,4 +159,4 @@ METHODS = ("info", "forward_passes", "trace", "generate", "per_token_kl", "attri
            "logit_lens", "feature_activations", "all_feature_activations", "feature_logit_effects",
            "decoder_norm", "similar_features", "mismatch_warnings", "str_tokens", "decode",
            "qk_split", "value_weighted", "head_anatomy", "token_choices", "logit_attribution",
-           "lab_layer", "lab_ce", "lab_shipped")
+           "steer_sweep", "lab_layer", "lab_ce", "lab_shipped")

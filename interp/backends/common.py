@@ -17,6 +17,7 @@ from sae_lens import SAE
 from interp import hooks
 from interp.backends.head_detail import HeadDetailVerbs
 from interp.backends.lab import LabVerbs
+from interp.backends.sweeps import SweepVerbs
 from interp.backends.api import (AttributionRequest, HeadProbeRequest, KLRequest, ModelInfo, SpliceRequest)
 from interp.errors import BadInput, LoadError
 from interp.lru import BoundedLRU
@@ -89,7 +90,7 @@ def sae_activations(sae_id: str, sae: SAE, x: torch.Tensor, k: int) -> SAEActiva
     )
 
 
-class BaseBackend(HeadDetailVerbs, LabVerbs):
+class BaseBackend(HeadDetailVerbs, LabVerbs, SweepVerbs):
     """trace(request) -> Trace and the other verbs of interp.backends.api.ModelBackend. Keeps loaded resources
     (model, SAEs), never the last run."""
 
