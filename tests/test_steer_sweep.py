@@ -3,6 +3,8 @@ import json
 
 import numpy as np
 import pytest
+
+from interp.errors import BadInput
 import torch
 
 from interp.registry import REGISTRY
@@ -49,7 +51,7 @@ def test_sweep_effect_rises_and_collapse_is_marked(backend):
     assert sw.points[-1].kl_prompt > sw.points[3].kl_prompt > 0
     assert sw.points[-1].topic_mass > 3 * sw.points[0].topic_mass  # the effect rose
     assert sw.working and not sw.points[-1].coherent
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInput, match="ablate"):  # the app's own error type, never a bare ValueError
         sweep(backend, SAE, PROMPT, 656, mode="ablate")
 
 
