@@ -3,10 +3,9 @@ import json
 
 import numpy as np
 import pytest
-
-from interp.errors import BadInput
 import torch
 
+from interp.errors import BadInput
 from interp.registry import REGISTRY
 from interp.requests import FeatureSteer
 from interp.steer_batch import repetition_rate, steered_batch
