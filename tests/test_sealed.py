@@ -18,7 +18,8 @@ from interp.backends.api import METHODS, ModelBackend
 from tests.conftest import ROOT
 
 UI_FILES = sorted([ROOT / "app.py", *(ROOT / "components").glob("*.py"), *(ROOT / "views").glob("*.py")])
-PLAIN_HOLDERS = {"trace", "trace_b", "steered", "request", "req", "record", "c", "current", "spec", "info", "choice"}
+PLAIN_HOLDERS = {"trace", "trace_b", "steered", "request", "req", "record", "c", "current", "spec", "info", "choice",
+                 "link"}  # interp.boundary.Link: a parsed URL, its .model a name
 FORBIDDEN_IMPORTS = ("torch", "transformer_lens", "sae_lens", "nnsight", "interp.sae_tools", "interp.generation",
                      "interp.attribution", "interp.lean_forward", "interp.steering", "interp.backends.transformer_lens",
                      "interp.backends.nnsight", "interp.backends.common", "interp.backends.tl_patches")

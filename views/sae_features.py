@@ -114,9 +114,9 @@ def steering_section():
     top = st.container()  # base and steered text go first, above the controls
     resid_norm = float(acts.input_norm[body].mean())
     steering_panel.feature_search(trace.model, sae_id, labels, max_act,
-                                  lambda f: sae_tools.decoder_norm(backend, sae_id, f), resid_norm)
+                                  lambda f: cached.decoder_norm(trace.model, sae_id, f), resid_norm)
     steers = steering_ui(sae_id, candidates, trace.n_pos, trace.str_tokens, max_act,
-                         lambda f: cached.decoder_norm(trace.model, sae_id, f), float(acts.input_norm[body].mean()),
+                         lambda f: cached.decoder_norm(trace.model, sae_id, f), resid_norm,
                          label_of=lambda f: labels.get(str(f), {}).get("label", ""), d_sae=acts.d_sae)
     g1, g2, g3 = st.columns(3)
     n_new = g1.slider("New tokens", 5, 60, key=session.bind("gen_n", 30, range(5, 61)))
