@@ -20,7 +20,7 @@ def messages(at) -> list[str]:
 
 
 def steering_tab(**query):
-    at = new_app(**query)
+    at = new_app(**{"sae_view": "steering", **query})  # the SAE page draws one view: a steering link opens Steering
     first = messages(at)  # what the link's reading said (shown on the first run)
     at.switch_page(SAE_PAGE).run()
     assert_clean(at)

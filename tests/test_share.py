@@ -66,7 +66,7 @@ def test_link_values_that_do_not_fit_fall_back_with_a_message():
     at = new_app(attn_layer="9", attn_head="x")
     assert_clean(at)
     messages = " ".join(w.value for w in at.warning)
-    assert "attn_head in the link" in messages and "`'x'`" in messages and "attn_layer=9 from the link" in messages
+    assert "attn_head in the link" in messages and "`'x'`" in messages and "attn_layer=`9` from the link" in messages
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (0, 0)
 
 
