@@ -12,10 +12,29 @@ PROSE = ("It is a truth universally acknowledged, that a single man in possessio
          "neighbourhood, this truth is so well fixed in the minds of the surrounding families.")
 
 
+def shipped_format_problems(files) -> list[str]:
+    """Assets are safetensors, JSON (or JSON lines) and Markdown only; a gzipped file must be a gzipped
+    safetensors file that safetensors itself reads (no pickle can hide in one)."""
+    import gzip
+
+    from safetensors.numpy import load
+
+    problems = []
+    for p in files:
+        if p.name.endswith(".safetensors.gz"):
+            try:
+                load(gzip.decompress(p.read_bytes()))
+            except Exception as e:  # noqa: BLE001  (any failure to read is the finding)
+                problems.append(f"{p}: not a gzipped safetensors file ({e})")
+        elif p.suffix not in {".safetensors", ".json", ".jsonl", ".md"}:
+            problems.append(f"{p}: {p.suffix!r} is not a shipped format")
+    return problems
+
+
 def test_only_safetensors_json_and_text_and_under_25_mb():
     files = [p for p in ASSETS.rglob("*") if p.is_file()]
     assert files
-    assert {p.suffix for p in files} <= {".safetensors", ".json", ".md"}, sorted({p.suffix for p in files})
+    assert not shipped_format_problems(files)
     assert sum(p.stat().st_size for p in files) <= 25 * 2**20
 
 

@@ -80,7 +80,7 @@ def test_all_layers_side_by_side_and_a_deep_link():
     c = new_app(feat_pane="Feature", feat_sae="blocks.0.hook_resid_post", feat_id="99999")
     c.switch_page(PAGE).run()
     assert not c.exception
-    assert heading(c) == "L0 resid_post · feature #0" and any("feat_id=99999" in w.value for w in c.warning)
+    assert heading(c) == "L0 resid_post · feature #0" and any("feat_id=`99999`" in w.value for w in c.warning)
 
 
 def test_sae_features_detail_links_open_the_features_page():

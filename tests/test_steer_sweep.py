@@ -87,7 +87,7 @@ def test_ranking_hides_always_on_features_and_leads_with_checked_ones():
 def test_steering_view_shows_texts_first_the_dose_response_and_a_searchable_pick():
     from tests.test_app import assert_clean, new_app
 
-    at = new_app(prompt=PROMPT, sae=SAE)
+    at = new_app(prompt=PROMPT, sae=SAE, sae_view="steering")  # the SAE page draws one view; a link picks it
     at.switch_page("views/sae_features.py").run()
     search = at.selectbox(key="steer_search")
     assert 656 in search.options or any(o.startswith("#656 ") for o in search.options)
