@@ -17,6 +17,11 @@ from scripts.app_server import CHROMIUM, wait_idle  # noqa: E402,F401  (tests im
 
 OUTPUT = ROOT / "tests" / "output"
 
+# Every real-browser module: `pytestmark = BROWSER` (Debian's chromium; on CI .ci/run installs it, so never skipped there)
+BROWSER = [pytest.mark.browser,
+           pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                              reason="Debian chromium not installed (.ci/run installs it)")]
+
 
 @pytest.fixture(scope="session")
 def backend():

@@ -1,13 +1,8 @@
 """A real headless Chromium against `streamlit run app.py` (Debian's chromium, Playwright from PyPI)."""
-import os
 
-import pytest
+from tests.conftest import BROWSER, wait_idle
 
-from tests.conftest import CHROMIUM, wait_idle
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                                 reason="Debian chromium not installed (.ci/run installs it)")]
+pytestmark = BROWSER
 
 
 def test_app_opens_on_the_embedded_default_and_draws(server, browser, output_dir):

@@ -1,13 +1,8 @@
 """Real headless Chromium: search on the Features page, open a hit, follow a lineage link (tests marked browser)."""
-import os
 
-import pytest
+from tests.conftest import BROWSER, wait_idle
 
-from tests.conftest import CHROMIUM, wait_idle
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                                 reason="Debian chromium not installed (.ci/run installs it)")]
+pytestmark = BROWSER
 
 
 def test_search_open_a_feature_and_follow_its_lineage(server, browser, output_dir):

@@ -1,15 +1,10 @@
 """Issue #13 in a real browser: adversarial prompts typed into the app, bertviz's sandbox, the page's
 responsiveness while bertviz draws 255 tokens, and link text never rendered as a link or image."""
-import os
 from urllib.parse import quote
 
-import pytest
+from tests.conftest import BROWSER, wait_idle
 
-from tests.conftest import CHROMIUM, wait_idle
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                                 reason="Debian chromium not installed (.ci/run installs it)")]
+pytestmark = BROWSER
 
 HEAD = 'iframe[title="bertviz head view"]'
 ADVERSARIAL = [  # two runs: HTML and a script end tag; a right-to-left override and a NUL

@@ -1,11 +1,9 @@
 """SAE lab in a real browser (issue #17): train the toy and run the sweep (the screenshot is docs/sae_lab.png).
 Stopping a run half-way is not covered here yet: a first version of this test timed out waiting for the
 "Stopped at step" notice on a machine at load 15-20, and there was no time left to find out why."""
-import pytest
+from tests.conftest import BROWSER, wait_idle
 
-from tests.conftest import wait_idle
-
-pytestmark = [pytest.mark.browser]
+pytestmark = BROWSER
 
 
 def test_sae_lab_trains_and_sweeps(server, browser, output_dir):

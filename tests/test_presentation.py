@@ -1,14 +1,9 @@
 """Presentation mode in a real headless Chromium at 1920x1080: the attention heatmap fills the main column and
 its token labels are readable at the back of a room."""
-import os
 
-import pytest
+from tests.conftest import BROWSER, wait_idle
 
-from tests.conftest import CHROMIUM, wait_idle
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                                 reason="Debian chromium not installed (.ci/run installs it)")]
+pytestmark = BROWSER
 
 # Vega draws axis labels as <text> in the chart's SVG (class role-axis-label); their computed font size is what
 # the audience sees. The heatmap is the first chart on the attention page; the main column is the main block's
