@@ -212,10 +212,6 @@ def feature_dashboard(model_name: str, sae_id: str):
     return Dashboard.load(path) if path is not None and path.exists() else None
 
 
-def feature_logits(model_name: str, sae_id: str, feature: int) -> dict:
-    return feature_logit_effects(model_name, sae_id, feature)
-
-
 def similar_features(model_name: str, sae_id: str, feature: int) -> list:
     return _memo("similar", (model_name, sae_id, int(feature)),
                  lambda: load_backend(model_name).similar_features(sae_id, int(feature)))
@@ -257,8 +253,16 @@ def steer_sweep(model_name: str, prompt: str, sae_id: str, feature: int, mode: s
 
 
 @st.cache_data(show_spinner=False)
-def steerability(model_name: str, sae_id: str) -> dict:
-    """The precomputed steerability scan stored beside an embedded SAE ({} for hub SAEs)."""
-    from interp.steerability import load
+def _steerability(model_name: str, sae_id: str) -> tuple[dict, str | None]:
+    from interp.steerability import read
 
-    return load(REGISTRY.get(model_name).sae(sae_id).path)
+    return read(REGISTRY.get(model_name).sae(sae_id).path)
+
+
+def steerability(model_name: str, sae_id: str) -> dict:
+    """The precomputed steerability scan stored beside an embedded SAE ({} for hub SAEs). A corrupt file gives
+    {} and a warning (the scan is optional, as labels are), never a traceback."""
+    scan, message = _steerability(model_name, sae_id)
+    if message:
+        st.warning(message)
+    return scan

@@ -136,7 +136,7 @@ def render_feature(model: str, sae_id: str, feature: int, request=None, key: str
         lower, counts = dash.histogram(feature)
         if counts.sum():
             show(histogram_chart(lower, counts, feature, dash.density(feature)), export=f"{key}_hist{feature}")
-    render_logits(dash.logit_table(feature) if dash is not None else cached.feature_logits(model, sae_id, feature))
+    render_logits(dash.logit_table(feature) if dash is not None else cached.feature_logit_effects(model, sae_id, feature))
     render_links(model, sae_id, feature, dash, key, page)
 
 

@@ -206,7 +206,19 @@ def run(models=None, log=print, limit: int | None = None) -> dict:
 
 
 def load(path: Path | None) -> dict:
-    """The stored scan of one SAE ({} when there is none, e.g. hub SAEs)."""
+    """The stored scan of one SAE ({} when there is none, e.g. hub SAEs, or it cannot be read)."""
+    return read(path)[0]
+
+
+def read(path: Path | None) -> tuple[dict, str | None]:
+    """(scan, None), or ({}, one sentence) when the file is unreadable or not a scan: an optional asset, read
+    defensively like labels.json (interp.labels), so a corrupt file never reaches the page as a traceback."""
     if path is None or not (path / FILE).exists():
-        return {}
-    return json.loads((path / FILE).read_text())
+        return {}, None
+    try:
+        raw = json.loads((path / FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        return {}, f"The steerability scan {FILE} could not be read ({type(e).__name__}); pick features by number."
+    if not (isinstance(raw, dict) and isinstance(raw.get("features"), dict) and isinstance(raw.get("ratios"), list)):
+        return {}, f"The steerability scan {FILE} is not a scan; pick features by number."
+    return raw, None

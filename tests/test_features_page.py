@@ -1,25 +1,17 @@
 """AppTest of the Features page (real Streamlit, real embedded model): search opens a feature, a lineage link
 opens the linked feature in place, all layers at a token, deep links, and the link from the SAE features page."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from interp import hooks
 from interp.dashboards import search
 from interp.dashboards.store import FILE, Dashboard
 from interp.registry import DEFAULT_MODEL, REGISTRY
-from tests.conftest import ROOT
+from tests.test_app import new_app
 
 PAGE = "views/features.py"
 
 
-def new_app(**query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def assert_clean(at):
+def assert_clean(at):  # stricter than test_app's: no error message either
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
 

@@ -69,6 +69,16 @@ def test_steerability_scan_is_stored_beside_every_embedded_sae(model):
         assert all((v["range"] is None) == (v["score"] == 0) for v in checked)
 
 
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"features": 3}', "[" * 5000])
+def test_a_corrupt_steerability_file_degrades_to_no_scan_with_a_sentence(tmp_path, text):
+    from interp.steerability import FILE, load, read
+
+    (tmp_path / FILE).write_text(text)
+    scan, message = read(tmp_path)
+    assert scan == {} and load(tmp_path) == {} and message and FILE in message
+    assert read(tmp_path / "missing") == ({}, None)  # no scan (hub SAEs): nothing to say
+
+
 def test_ranking_hides_always_on_features_and_leads_with_checked_ones():
     from components.steering_panel import ranking, to_slider
 
