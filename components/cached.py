@@ -202,14 +202,21 @@ def logit_attribution(request: TraceRequest, pos: int, token: int):
 
 # --- feature dashboards (interp.dashboards): offline files for embedded SAEs, local maths for hub ones --------
 @st.cache_resource(show_spinner=False, max_entries=16)
-def feature_dashboard(model_name: str, sae_id: str):
-    """The offline dashboard (interp.dashboards.store.Dashboard) of an embedded SAE; None for hub SAEs or when
-    its file is missing. Read once and shared: a few MB of read-only arrays."""
+def _feature_dashboard(model_name: str, sae_id: str):
     from interp.dashboards.store import FILE, Dashboard
 
     spec = REGISTRY.get(model_name).sae(sae_id)
-    path = spec.path / FILE if spec.path is not None else None
-    return Dashboard.load(path) if path is not None and path.exists() else None
+    return Dashboard.load_optional(spec.path / FILE if spec.path is not None else None)
+
+
+def feature_dashboard(model_name: str, sae_id: str):
+    """The offline dashboard (interp.dashboards.store.Dashboard) of an embedded SAE; None for hub SAEs or when
+    its file is missing, and None plus a warning when it is corrupt. Read once and shared: a few MB of
+    read-only arrays."""
+    dash, message = _feature_dashboard(model_name, sae_id)
+    if message:
+        st.warning(message)
+    return dash
 
 
 def similar_features(model_name: str, sae_id: str, feature: int) -> list:

@@ -1,5 +1,6 @@
 """Offline feature dashboards (python -m interp dashboards): a file per embedded SAE, checked against a direct
 recomputation with the real model and SAEs; label rules and agreement; search across every SAE."""
+import gzip
 import json
 
 import numpy as np
@@ -129,3 +130,12 @@ def test_search_finds_the_god_feature_by_token_and_label(backend, dashboards):
         phrase = search.by_trace(trace, skip=always_on, max_act=lambda s, g: float(ds[s].a["max_act"][g]))
         assert phrase and not any(always_on(h["sae"], h["feature"]) for h in phrase)
         assert any(always_on(h["sae"], h["feature"]) for h in search.by_trace(trace))  # they would be there
+
+
+@pytest.mark.parametrize("blob", [b"not gzip", gzip.compress(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")])
+def test_a_corrupt_dashboard_file_degrades_to_none_with_a_sentence(tmp_path, blob):
+    path = tmp_path / FILE
+    path.write_bytes(blob)
+    dash, message = Dashboard.load_optional(path)
+    assert dash is None and FILE in message
+    assert Dashboard.load_optional(tmp_path / "missing") == (None, None)

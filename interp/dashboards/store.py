@@ -56,6 +56,20 @@ class Dashboard:
     def load(cls, path: Path) -> "Dashboard":
         return cls(*read(path))
 
+    @classmethod
+    def load_optional(cls, path: Path | None) -> tuple["Dashboard | None", str | None]:
+        """(dashboard, None); (None, None) when there is no file (hub SAEs); (None, one sentence) when the file
+        cannot be read: an optional asset, read defensively like labels.json (interp.labels)."""
+        if path is None or not path.exists():
+            return None, None
+        try:
+            dash = cls.load(path)
+            if len(dash.meta["features"]) != dash.d_sae or "density" not in dash.a or not dash.vocab:
+                raise ValueError("incomplete")  # the parts every view reads
+        except Exception as e:  # noqa: BLE001  (gzip, struct, JSON and safetensors each raise their own kind)
+            return None, f"The feature dashboard {path.name} could not be read ({type(e).__name__}); it is not shown."
+        return dash, None
+
     @property
     def d_sae(self) -> int:
         return len(self.a["max_act"])
