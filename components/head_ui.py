@@ -50,23 +50,32 @@ def render_head_anatomy(trace, layer: int, head: int) -> None:
         except InterpError as e:
             st.info(str(e))
             return
+        rotary = any(n.startswith("Positions enter as a rotation") for n in an.notes)
         st.markdown(
-            f"1. **Query, keys, values.** Each token's residual goes through LayerNorm, then W_Q, W_K, W_V "
+            f"1. **Query, keys, values.** Each token's residual goes through {an.norm_name}, then W_Q, W_K, W_V "
             f"(d_head = {an.d_head}): the query vector of {labels[query]} is q (first numbers below), every token "
-            "has a key k_j and a value v_j.\n"
-            "2. **Dot products.** q·k_j for every key: how well key j matches what the query looks for.\n"
-            f"3. **Scale.** Divide by √d_head = {an.attn_scale:.3f}, so the scores do not grow with the vector size.\n"
-            "4. **Causal mask.** Keys after the query are set to −∞: a token cannot read the future.\n"
-            "5. **Softmax.** exp and normalise over the visible keys: the attention weights (they sum to 1).\n"
-            "6. **Weighted sum of values.** z = Σ_j a_j v_j, then W_O writes z into the residual stream.")
+            "has a key k_j and a value v_j." + (" q and k are then rotated by their positions (rotary)." if rotary else "")
+            + "\n2. **Dot products.** q·k_j for every key: how well key j matches what the query looks for.\n"
+            f"3. **Scale.** Divide by {an.attn_scale:.3f}, so the scores do not grow with the vector size.\n"
+            + (f"   Then soft-cap: {an.softcap:g}·tanh(s/{an.softcap:g}) keeps every score within ±{an.softcap:g}.\n"
+               if an.softcap else "")
+            + "4. **Causal mask.** Keys after the query are set to −∞: a token cannot read the future."
+            + (f" This is a local layer: keys more than {an.window - 1} positions back are masked too." if an.window else "")
+            + "\n5. **Softmax.** exp and normalise over the visible keys: the attention weights (they sum to 1).\n"
+            "6. **Weighted sum of values.** z = Σ_j a_j v_j, then W_O writes z into the residual stream."
+            + (" (On this model the layer's output then passes an RMSNorm before it joins the residual; the norms "
+               "below are before it.)" if any("second RMSNorm" in n for n in an.notes) else ""))
+        if an.notes:
+            st.caption(" ".join(an.notes))
         st.dataframe(pd.DataFrame([an.q[:16]], index=["q"], columns=[f"q[{i}]" for i in range(min(16, an.d_head))]),
                      column_config=None)
         steps = an.steps.copy()
         visible = steps["masked"] == ""
-        steps.loc[~visible, ["÷ √d_head", "softmax", "‖a·v‖", "‖a·v·W_O‖"]] = float("nan")
+        hidden_cols = [c for c in ("÷ √d_head", "soft-capped", "softmax", "‖a·v‖", "‖a·v·W_O‖") if c in steps]
+        steps.loc[~visible, hidden_cols] = float("nan")
         st.dataframe(steps, hide_index=True, column_config={
             c: st.column_config.NumberColumn(format="%.4f") for c in
-            ("q·k", "÷ √d_head", "softmax", "trace's weight", "‖v‖", "‖a·v‖", "‖a·v·W_O‖")})
+            ("q·k", "÷ √d_head", "soft-capped", "softmax", "trace's weight", "‖v‖", "‖a·v‖", "‖a·v·W_O‖") if c in steps})
         st.caption(f"z = Σ a_j v_j has norm {float((an.z ** 2).sum() ** 0.5):.4f}; the head writes z·W_O of norm "
                    f"{an.out_norm:.4f} into {labels[query]}. Recomputed from the cached residual at the head's input "
                    f"(no forward pass); the softmax column matches the trace's weights to {an.pattern_error:.1e}.")

@@ -76,18 +76,27 @@ def render_qk_split(trace, layer: int, head: int) -> None:
     labels = cached.sae_labels(trace.model, split.sae) if split.sae else {}
     st.markdown(f"**Parts from:** {split.source}")
     m1, m2, m3 = st.columns(3)
-    m1.metric("Pre-softmax score q·k/√d_head", f"{split.score:.4f}")
+    m1.metric("Pre-softmax score q·k/√d_head" if split.capped is None else "Score q·k/√d_head (before the cap)",
+              f"{split.score:.4f}", None if split.capped is None else f"capped: {split.capped:.4f}", delta_color="off")
     m2.metric("Sum of all parts", f"{split.total:.4f}", f"{split.residual:+.1e}", delta_color="off")
     share = split.feature_share
     m3.metric("Feature × feature cells", "n/a" if split.sae is None else f"{split.feature_total:+.4f}",
               None if share != share else f"{share:.0%} of the score", delta_color="off",
               help="Can be above 100 % or negative: the other cells (error, biases) can push the other way.")
+    norm = "LN" if split.norm_name == "LayerNorm" else "RMS"
+    centring = " LayerNorm's centring is applied to every part." if split.norm_name == "LayerNorm" else ""
+    rotary = any(n.startswith("Positions enter as a rotation") for n in split.notes)
     st.caption(
-        f"score(i, j) = (LN(x_i) W_Q + b_Q)·(LN(x_j) W_K + b_K) / √d_head. Each position's LayerNorm scale is frozen at "
-        "its actual value, so the score is bilinear in the two residuals, and writing each residual as a sum of parts "
-        "(active SAE features: decoder vector × activation; the SAE's error; its decoder bias) splits it exactly into "
-        "query part × key part cells, plus the query and key biases. LayerNorm's centring is applied to every part. "
-        f"The softmax of the recomputed scores reproduces the trace's attention row to {split.pattern_error:.1e}.")
+        f"score(i, j) = {'R_i' if rotary else ''}({norm}(x_i) W_Q + b_Q)·{'R_j' if rotary else ''}({norm}(x_j) W_K + b_K)"
+        f" / √d_head{' (R: the rotary rotation of each position, linear, so it rotates each part)' if rotary else ''}. "
+        f"Each position's {split.norm_name} scale is frozen at its actual value, so the score is bilinear in the two "
+        "residuals, and writing each residual as a sum of parts (active SAE features: decoder vector × activation; the "
+        "SAE's error; its decoder bias) splits it exactly into query part × key part cells, plus the query and key "
+        f"biases.{centring} "
+        + ("The model then soft-caps the score (monotone, not linear), so the cells split the score before the cap. "
+           if split.capped is not None else "")
+        + f"The softmax of the recomputed scores reproduces the trace's attention row to {split.pattern_error:.1e}."
+        + ("".join(f" {n}" for n in split.notes) if split.notes else ""))
     st.markdown("**By group** (rows: query side, columns: key side)")
     st.dataframe(split.groups(), column_config={c: st.column_config.NumberColumn(format="%+.3f")
                                                 for c in split.groups().columns})

@@ -6,7 +6,9 @@ local hub cache; tests/gemma_probe.py registers them through registry.gemma_scop
 every check in one subprocess that sees only that cache (huggingface_hub reads HF_HOME at import) and
 refuses every socket. One torch thread there: on a shared 2-core machine, two threads per tiny op made the
 probe 20x slower. Parity is against Hugging Face's eager attention of the same weights.
-To add a check (QK split, DLA): a function in gemma_probe.SECTIONS and a test reading probe["sections"][name];
+The head views (QK split, direct logit attribution, value-weighted pattern, head anatomy) are checked against
+TL's own hooks (rotated q/k, soft-capped scores, hook_z, ln1_post's scale, hook_attn_out, hook_mlp_out) and HF's
+logits. To add a check: a function in gemma_probe.SECTIONS and a test reading probe["sections"][name];
 the session fixture `gemma_cache` (tests/conftest.py) builds the cache once per test session.
 """
 from __future__ import annotations
@@ -102,3 +104,53 @@ def test_every_page_renders_the_reduced_gemma(probe):
         assert v["exceptions"] == [] and v["errors"] == [] and v["warnings"] == [], (view, v)
         if view != "first":
             assert v["charts"] >= 1 and v["titles"], view
+
+
+def test_qk_split_is_exact_with_rotary_gqa_softcap_and_window(probe):
+    """Every visible cell of every head (two queries, all layers): the parts sum to TL's rotated q.k / scale, and
+    the soft-capped value is TL's hook_attn_scores; the recomputed row's softmax is the trace's pattern. Keys outside
+    a local layer's window are refused with a sentence, not split."""
+    h = probe["sections"]["head_detail"]
+    assert h["qk_cells"] >= 300 and h["qk_raw_err"] < 1e-4 and h["qk_capped_err"] < 1e-4 and h["qk_pattern_err"] < 1e-5
+    assert h["attn_scale"] == pytest.approx(48 ** 0.5)  # query_pre_attn_scalar, not d_head
+    by_layer = {q["layer"]: q for q in h["qk"]}
+    assert by_layer[0]["source"].startswith("embeddings") and by_layer[0]["q_groups"] == ["rest", "token embedding"]
+    assert by_layer[1]["source"].startswith("SAE layer_0/width_16k/canonical (reads blocks.0.hook_resid_post")
+    assert any(abs(q["raw"] - q["capped"]) > 0.05 for q in h["qk"])  # the cap acts on the checked cells
+    assert all(q["norm"] == "RMSNorm" and any("rotation" in n for n in q["notes"]) for q in h["qk"])
+    assert "local layer" in h["outside_window"] and "Pick a key from 22 to 27" in h["outside_window"]
+    windows = [layer["window"] for layer in h["layers"]]
+    assert windows == [6, 0, 6, 0] and all(layer["n_kv_heads"] == 2 for layer in h["layers"])
+
+
+def test_direct_logit_attribution_matches_hf_after_the_cap(probe):
+    """Shares through the frozen final RMSNorm add up to the pre-cap logit (nothing left unattributed), and
+    cap * tanh(logit / cap) is Hugging Face's logit; each head's share through ln1_post is TL's hook_z W_O times
+    ln1_post's own scale, heads + b_O are hook_attn_out and the MLP rows are hook_mlp_out."""
+    h = probe["sections"]["head_detail"]
+    assert len(h["dla"]) >= 4
+    for d in h["dla"]:
+        assert "rest" not in d["kinds"] and d["n_heads"] == 16 and d["norm"] == "RMSNorm", d
+        assert abs(d["residual"]) < 1e-6 and d["capped_err"] < 1e-4, d
+    assert max(d["pre_cap_abs"] for d in h["dla"]) > 40  # past the logit cap of 30: the cap matters here
+    for layer in h["layers"]:
+        assert layer["head_share_err"] < 1e-4 and layer["attn_out_err"] < 1e-4 and layer["mlp_err"] < 1e-4, layer
+
+
+def test_value_weighted_and_anatomy_on_gemma(probe):
+    """Value-weighted norms are what reaches the residual through ln1_post (from TL's hook_v, pattern and scale);
+    the anatomy's soft-capped column is TL's score and its softmax the trace's row; local layers show 6 keys."""
+    for layer in probe["sections"]["head_detail"]["layers"]:
+        assert layer["value_weighted_err"] < 1e-4 * max(1.0, layer["value_weighted_max"]), layer
+        an = layer["anatomy"]
+        assert an["pattern_error"] < 1e-5 and an["capped_err"] < 1e-4 and "soft-capped" in an["columns"], layer
+        assert an["visible"] == (6 if layer["window"] else probe["sections"]["head_detail"]["n_pos"]), layer
+
+
+def test_head_views_render_for_gemma_instead_of_refusing(probe):
+    """The attention, residual and compare pages show the head views for Gemma (they used to say GPT-2 only)."""
+    views = probe["sections"]["app"]["views"]
+    infos = [i for v in views.values() for i in v["infos"]]
+    assert not [i for i in infos if "GPT-2-style" in i or "needs the final LayerNorm" in i], infos
+    metrics = {m for v in views.values() for m in v["metrics"]}
+    assert "Logit before the soft-cap" in metrics and "Score q·k/√d_head (before the cap)" in metrics, metrics

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from interp.analysis.head_math import HeadWeights, qkv, softmax
+from interp.analysis.head_math import HeadWeights, cap, mask, qkv, softmax
 
 
 @dataclass(frozen=True)
@@ -25,22 +25,31 @@ class HeadAnatomy:
     z: np.ndarray  # [d_head] sum_j a_j v_j
     out_norm: float  # ||z W_O||
     pattern_error: float  # max |recomputed softmax - trace's pattern row|
+    softcap: float = 0.0  # the scores' soft-cap (0: none; then the steps have a "soft-capped" column)
+    window: int = 0  # local layer: a query sees its last `window` keys
+    notes: tuple[str, ...] = ()  # what differs from a GPT-2 head (rotary, grouped-query, window, soft-cap, norm)
+    norm_name: str = "LayerNorm"
 
 
 def head_anatomy(resid: np.ndarray, pattern_row: np.ndarray, w: HeadWeights, layer: int, head: int, query: int,
                  str_tokens) -> HeadAnatomy:
     """resid [pos, d_model] = the layer's resid_pre; pattern_row [pos] = the trace's attention row of this query."""
-    q, k, v = (a[head] for a in qkv(resid, w))  # each [pos, d_head]
+    q, k, v = (a[head] for a in qkv(resid, w))  # each [pos, d_head] (q and k rotated on rotary models)
     n = k.shape[0]
     dots = k @ q[query]  # [pos]
     scaled = dots / w.attn_scale
-    visible = np.arange(n) <= query
-    masked = np.where(visible, scaled, -np.inf)
+    capped = cap(scaled, w)
+    hidden = mask(n, n, w)[query]
+    future = np.arange(n) > query
+    masked = np.where(hidden, -np.inf, capped)
     a = softmax(masked)
-    out = v @ w.W_O[head]  # [pos, d_model] what each key would write
+    out = v @ w.W_O[head]  # [pos, d_model] what each key would write (before any norm after attention)
+    columns = {"key_pos": np.arange(n), "key": list(str_tokens[:n]), "q·k": dots, "÷ √d_head": scaled}
+    if w.softcap:
+        columns["soft-capped"] = capped
     steps = pd.DataFrame({
-        "key_pos": np.arange(n), "key": list(str_tokens[:n]),
-        "q·k": dots, "÷ √d_head": scaled, "masked": np.where(visible, "", "masked (future)"),
+        **columns,
+        "masked": np.where(future, "masked (future)", np.where(hidden, "masked (outside window)", "")),
         "softmax": a, "trace's weight": np.asarray(pattern_row, np.float64),
         "‖v‖": np.linalg.norm(v, axis=-1), "‖a·v‖": a * np.linalg.norm(v, axis=-1),
         "‖a·v·W_O‖": a * np.linalg.norm(out, axis=-1),
@@ -48,4 +57,5 @@ def head_anatomy(resid: np.ndarray, pattern_row: np.ndarray, w: HeadWeights, lay
     z = a @ v
     return HeadAnatomy(layer=layer, head=head, query=query, d_head=q.shape[-1], attn_scale=w.attn_scale, q=q[query],
                        steps=steps, z=z, out_norm=float(np.linalg.norm(z @ w.W_O[head])),
-                       pattern_error=float(np.abs(a - pattern_row).max()))
+                       pattern_error=float(np.abs(a - pattern_row).max()), softcap=w.softcap, window=w.window,
+                       notes=w.notes(head), norm_name=w.norm_name)

@@ -1,16 +1,20 @@
 """Why a head attends from query i to key j: its pre-softmax score split over SAE features on both sides.
 
-The head reads LN(x) with LN(x) = centre(x) / sigma(x). Freeze each position's sigma at its actual value and
-LN is linear, so with x_i = sum_a u_a (query side) and x_j = sum_b w_b (key side):
-    score(i, j) = (LN(x_i) W_Q + b_Q) . (LN(x_j) W_K + b_K) / attn_scale
-                = sum_a sum_b Q_a . K_b / attn_scale,   Q_a = centre(u_a) / sigma_i W_Q  (plus Q = b_Q),
-                                                         K_b = centre(w_b) / sigma_j W_K  (plus K = b_K).
-Each side's parts are the SAE at the head's input: active feature f contributes decode(a_f e_f) - decode(0)
-(its decoder vector times its activation), decode(0) is the SAE's decoder bias, and the SAE error is
-x - decode(a) (what the SAE misses). LayerNorm's centring is applied to every part (it is linear), so the
-only terms left over are the query and key biases. At layer 0 the head reads the embeddings, and the parts
-are the token and the position embedding. The cells sum to the real score (tests: within 1e-4 of TL's
-hook_attn_scores) and the softmax of the recomputed row reproduces the trace's pattern.
+The head reads norm(x): LayerNorm centre(x) / sigma(x) for GPT-2 (folded), RMSNorm x / rms(x) * w for Gemma 2.
+Freeze each position's scale at its actual value and the norm is linear, so with x_i = sum_a u_a (query side)
+and x_j = sum_b w_b (key side):
+    score(i, j) = R_i(norm(x_i) W_Q + b_Q) . R_j(norm(x_j) W_K + b_K) / attn_scale
+                = sum_a sum_b Q_a . K_b / attn_scale,   Q_a = R_i(norm_i(u_a) W_Q)  (plus Q = R_i b_Q),
+                                                         K_b = R_j(norm_j(w_b) W_K)  (plus K = R_j b_K),
+where R_p is the rotary rotation of position p (the identity for GPT-2's learned positions): it is linear, so it
+rotates each part. Each side's parts are the SAE at the head's input: active feature f contributes
+decode(a_f e_f) - decode(0) (its decoder vector times its activation), decode(0) is the SAE's decoder bias, and
+the SAE error is x - decode(a) (what the SAE misses). The only terms left over are the query and key biases.
+At layer 0 the head reads the embeddings, and the parts are the token and the position embedding (a rotary model
+has none: its positions are the rotation). The cells sum to the real scaled score (tests: within 1e-4 of TL's
+hook_attn_scores for GPT-2 and Gemma 2); a soft-capped model (Gemma 2) then applies cap * tanh(score / cap),
+which is monotone but not linear, so the split is of the score before the cap and the capped value is shown beside
+it. The softmax of the recomputed (capped, masked) row reproduces the trace's pattern.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from interp import hooks
-from interp.analysis.head_math import HeadWeights, centre, ln_scale, qkv, scores, softmax
+from interp.analysis.head_math import HeadWeights, cap, norm_linear, qkv, rotate, scores, softmax
 from interp.errors import BadInput
 
 GROUPS = ("features", "SAE error", "SAE decoder bias", "token embedding", "position embedding", "rest", "bias")
@@ -63,11 +67,16 @@ def sae_parts(sae, x: np.ndarray) -> Parts:
                  groups=("features",) * n + ("SAE error", "SAE decoder bias"),
                  features=tuple(int(i) for i in idx) + (-1, -1),
                  acts=np.concatenate([acts[idx].double().numpy(), [np.nan, np.nan]]),
-                 vectors=np.vstack([f_vecs.reshape(n, -1), error[None], zero[None]]))
+                 vectors=np.vstack([f_vecs.reshape(n, len(zero)), error[None], zero[None]]))
 
 
 def embedding_parts(x: np.ndarray, tok: np.ndarray, pos: np.ndarray) -> Parts:
-    """Layer 0's input: token embedding + position embedding (+ anything else, shown, should be ~0)."""
+    """Layer 0's input: token embedding + position embedding (+ anything else, shown, should be ~0). A rotary
+    model has no position embedding (pos has 0 columns): its parts are the token embedding and the rest."""
+    if not np.asarray(pos).size:
+        rest = np.asarray(x, np.float64) - tok
+        return Parts(names=("token embedding", "rest"), groups=("token embedding", "rest"), features=(-1, -1),
+                     acts=np.full(2, np.nan), vectors=np.vstack([tok, rest]))
     rest = np.asarray(x, np.float64) - tok - pos
     return Parts(names=("token embedding", "position embedding", "rest"),
                  groups=("token embedding", "position embedding", "rest"), features=(-1, -1, -1),
@@ -85,8 +94,11 @@ class QKSplit:
     q_parts: Parts
     k_parts: Parts
     cells: np.ndarray  # [q part + 1, k part + 1]: the last row is b_Q, the last column b_K
-    score: float  # the head's pre-softmax score recomputed directly (no split)
+    score: float  # the head's scaled score q.k / attn_scale recomputed directly (no split), before any soft-cap
     pattern_error: float  # max |softmax(recomputed row) - trace's pattern row|
+    capped: float | None = None  # cap * tanh(score / cap), what the softmax reads, for a soft-capped model
+    notes: tuple[str, ...] = ()  # what differs from a GPT-2 head (rotary, grouped-query, window, soft-cap, norm)
+    norm_name: str = "LayerNorm"
 
     @property
     def total(self) -> float:
@@ -146,11 +158,14 @@ class QKSplit:
         return float(self.cells[:, -1].sum())
 
 
-def split_cells(q_parts: Parts, k_parts: Parts, x_q: np.ndarray, x_k: np.ndarray, w: HeadWeights, head: int) -> np.ndarray:
-    """[q part + 1, k part + 1] bilinear cells, each position's LayerNorm scale frozen at its value."""
-    Q = centre(q_parts.vectors) / ln_scale(np.asarray(x_q, np.float64), w.eps) @ w.W_Q[head]  # [part, d_head]
-    K = centre(k_parts.vectors) / ln_scale(np.asarray(x_k, np.float64), w.eps) @ w.W_K[head]
+def split_cells(q_parts: Parts, k_parts: Parts, x_q: np.ndarray, x_k: np.ndarray, w: HeadWeights, head: int,
+                query: int = 0, key: int = 0) -> np.ndarray:
+    """[q part + 1, k part + 1] bilinear cells, each position's norm scale frozen at its value and each side rotated
+    by its own position (rotary models; `query` and `key` are the positions)."""
+    Q = norm_linear(q_parts.vectors, x_q, w) @ w.W_Q[head]  # [part, d_head]
+    K = norm_linear(k_parts.vectors, x_k, w) @ w.W_K[head]
     Q, K = np.vstack([Q, w.b_Q[head]]), np.vstack([K, w.b_K[head]])
+    Q, K = rotate(Q, [query], w), rotate(K, [key], w)
     return Q @ K.T / w.attn_scale
 
 
@@ -162,6 +177,10 @@ def qk_split(backend, trace, layer: int, head: int, query: int, key: int) -> QKS
     if not (0 <= key <= query < trace.n_pos):
         raise BadInput(f"Query {query} and key {key} must satisfy 0 <= key <= query < {trace.n_pos} (causal attention).")
     w = HeadWeights.from_backend(backend.head_weights(layer))
+    if not w.visible(query, key):
+        raise BadInput(f"Layer {layer} is a local layer: a query sees only its last {w.window} keys, so the query at "
+                       f"position {query} cannot attend to position {key} (its score is masked). Pick a key from "
+                       f"{query - w.window + 1} to {query}.")
     resid = np.asarray(trace.resid_stack[layer], np.float64)  # [pos, d_model] the head's input (resid_pre)
     spec = sae_for_layer(backend.spec, layer)
     if spec is not None:
@@ -173,16 +192,20 @@ def qk_split(backend, trace, layer: int, head: int, query: int, key: int) -> QKS
         tok, pos = backend.embeddings(trace.tokens)
         q_parts = embedding_parts(resid[query], tok[query], pos[query])
         k_parts = embedding_parts(resid[key], tok[key], pos[key])
-        source = "embeddings (layer 0 reads the token and position embeddings; no SAE sits there)"
+        what = "token and position embeddings" if pos.shape[-1] else "token embeddings"
+        source = f"embeddings (layer 0 reads the {what}; no SAE sits there)"
     else:
         raise BadInput(f"No SAE of this model reads layer {layer}'s input ({hooks.resid_pre(layer)}"
                        f" or {hooks.resid_post(layer - 1)}), so its score cannot be split into features.")
-    cells = split_cells(q_parts, k_parts, resid[query], resid[key], w, head)
+    cells = split_cells(q_parts, k_parts, resid[query], resid[key], w, head, query, key)
     q, k, _ = qkv(resid[: query + 1], w)
-    row = scores(q[head : head + 1, query : query + 1], k[head : head + 1], w.attn_scale)[0, 0]  # [key]
+    raw = float(q[head, query] @ k[head, key] / w.attn_scale)
+    row = scores(q[head : head + 1, query : query + 1], k[head : head + 1], w)[0, 0]  # [key] capped and masked
     pattern_error = float(np.abs(softmax(row) - trace.attention[layer, head, query, : query + 1]).max())
     return QKSplit(layer=layer, head=head, query=query, key=key, source=source, sae=spec.id if spec else None,
-                   q_parts=q_parts, k_parts=k_parts, cells=cells, score=float(row[key]), pattern_error=pattern_error)
+                   q_parts=q_parts, k_parts=k_parts, cells=cells, score=raw, pattern_error=pattern_error,
+                   capped=float(cap(np.float64(raw), w)) if w.softcap else None, notes=w.notes(head),
+                   norm_name=w.norm_name)
 
 
 def contrast_pairs(a: QKSplit, b: QKSplit, labels: dict | None = None) -> pd.DataFrame:

@@ -23,11 +23,15 @@ class HeadDetailVerbs:
         return qk_split(self, trace, layer, head, query, key)
 
     def value_weighted(self, trace, layer: int):
-        """([head, q, k] ||a_ij v_j W_O||, [head, k] ||v_j W_O||) of one layer."""
-        from interp.analysis.head_math import HeadWeights, sent_norms
+        """([head, q, k] ||a_ij v_j W_O||, [head, k] ||v_j W_O||) of one layer; with a norm after attention (Gemma
+        2) the first is what reaches the residual at query i, through that norm with its scale frozen."""
+        from interp.analysis.head_math import HeadWeights, sent_norms, value_weighted_norms
 
-        sent = sent_norms(trace.resid_stack[layer], HeadWeights.from_backend(self.head_weights(layer)))
-        return trace.attention[layer] * sent[:, None, :], sent
+        w = HeadWeights.from_backend(self.head_weights(layer))
+        sent = sent_norms(trace.resid_stack[layer], w)
+        if w.post_w is None:
+            return trace.attention[layer] * sent[:, None, :], sent
+        return value_weighted_norms(trace.resid_stack[layer], trace.attention[layer], w), sent
 
     def head_anatomy(self, trace, layer: int, head: int, query: int):
         from interp.analysis.anatomy import head_anatomy

@@ -10,7 +10,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-import numpy as np  # noqa: F401
+import numpy as np
 import torch
 from sae_lens import SAE, HookedSAETransformer  # noqa: F401
 
@@ -146,21 +146,61 @@ class TransformerLensBackend(BaseBackend):
 
     # --- weights for analyses over the cached trace (no forward pass) ------------------------
     def head_weights(self, layer: int) -> dict:
-        """Layer `layer`'s attention weights as TL holds them (processed: fold_ln, centred, value biases folded),
-        float64 numpy: W_Q/W_K/W_V [head, d_model, d_head], b_* [head, d_head], W_O [head, d_head, d_model],
-        b_O [d_model]; plus what the maths needs to reproduce TL's scores (attn_scale, eps, normalization)."""
-        c, a = self.model.cfg, self.model.blocks[layer].attn
+        """Layer `layer`'s attention weights as TL holds them, float64 numpy: W_Q/W_K/W_V [head, d_model, d_head]
+        (grouped-query K/V repeated over their query group, as TL's properties give them), b_* [head, d_head],
+        W_O [head, d_head, d_model], b_O [d_model]; plus what interp.analysis.head_math needs to reproduce TL's
+        scores: attn_scale, eps, the input norm (LNPre: folded LayerNorm; RMS: its weight ln_w), the norm after
+        attention (Gemma 2: post_w), rotary, soft-cap and sliding window. `unsupported` names what the maths does
+        not reproduce (it refuses those models with that sentence)."""
+        from transformer_lens.utilities.architectures import POST_NORM_ARCHITECTURES
+
+        c, block = self.model.cfg, self.model.blocks[layer]
+        a = block.attn
         f = lambda t: t.detach().to(torch.float64).numpy().copy()  # noqa: E731
-        return {"W_Q": f(a.W_Q), "b_Q": f(a.b_Q), "W_K": f(a.W_K), "b_K": f(a.b_K), "W_V": f(a.W_V), "b_V": f(a.b_V),
-                "W_O": f(a.W_O), "b_O": f(a.b_O), "attn_scale": float(c.attn_scale if c.use_attn_scale else 1.0),
-                "eps": float(c.eps), "normalization": c.normalization_type, "positional": c.positional_embedding_type,
-                "attn_only": bool(c.attn_only), "n_kv_heads": getattr(c, "n_key_value_heads", None)}
+        norm = c.normalization_type
+        raw = {"W_Q": f(a.W_Q), "b_Q": f(a.b_Q), "W_K": f(a.W_K), "b_K": f(a.b_K), "W_V": f(a.W_V), "b_V": f(a.b_V),
+               "W_O": f(a.W_O), "b_O": f(a.b_O), "attn_scale": float(c.attn_scale if c.use_attn_scale else 1.0),
+               "eps": float(c.eps), "normalization": "RMS" if norm in ("RMS", "RMSPre") else norm,
+               "positional": c.positional_embedding_type, "attn_only": bool(c.attn_only),
+               "n_kv_heads": int(c.n_key_value_heads or 0)}
+        if norm in ("RMS", "RMSPre"):
+            raw["ln_w"] = f(block.ln1.w) if norm == "RMS" else np.ones(c.d_model)
+        if c.use_normalization_before_and_after:
+            raw["post_w"] = f(block.ln1_post.w) if hasattr(block.ln1_post, "w") else np.ones(c.d_model)
+        if c.positional_embedding_type == "rotary":
+            local = getattr(a, "attn_type", "global") == "local"
+            base = c.rotary_base_local if (local and c.rotary_base_local is not None) else c.rotary_base
+            raw.update(rotary_dim=int(c.rotary_dim), rotary_base=float(base),
+                       rotary_adjacent_pairs=bool(c.rotary_adjacent_pairs))
+        if getattr(a, "attn_type", "global") == "local":
+            raw["window"] = int(c.window_size)
+        cap = c.attn_scores_soft_cap
+        raw["softcap"] = float(cap) if cap is not None and cap > 0 else 0.0
+        odd = [name for name, on in (
+            ("query/key norms", c.use_qk_norm), ("attention sinks", c.use_attention_sinks),
+            ("log-n query scaling", c.use_logn_attn), ("dynamic NTK rotary", c.use_dynamic_ntk_rope),
+            ("NTK-by-parts rotary", c.use_NTK_by_parts_rope), ("YaRN rotary", c.use_yarn_rope),
+            ("scaled rotary", getattr(c, "rotary_scaling_factor", 1.0) != 1.0),
+            ("parallel attention and MLP", c.parallel_attn_mlp), ("a post-norm block", c.original_architecture in POST_NORM_ARCHITECTURES),
+            ("an unfolded LayerNorm", norm == "LN"), ("a split or shortformer attention input",
+                                                      c.use_split_qkv_input or c.positional_embedding_type == "shortformer"),
+        ) if on]
+        if odd:
+            raw["unsupported"] = ", ".join(odd)
+        return raw
 
     def unembed_weights(self, token: int) -> dict:
-        """The unembedding column of one token (W_U[:, token], b_U[token]) and the final LayerNorm's kind."""
+        """The unembedding column of one token (W_U[:, token], b_U[token]), the final norm's kind (and its weight
+        ln_w for an RMSNorm), and the model's logit soft-cap (0 without one)."""
         c, u = self.model.cfg, self.model.unembed
-        return {"W_U": u.W_U[:, token].detach().to(torch.float64).numpy().copy(), "b_U": float(u.b_U[token].detach()),
-                "eps": float(c.eps), "normalization": c.normalization_type}
+        raw = {"W_U": u.W_U[:, token].detach().to(torch.float64).numpy().copy(), "b_U": float(u.b_U[token].detach()),
+               "eps": float(c.eps), "normalization": c.normalization_type,
+               "softcap": float(c.output_logits_soft_cap) if (c.output_logits_soft_cap or 0) > 0 else 0.0}
+        if c.normalization_type == "RMS":
+            raw["ln_w"] = self.model.ln_final.w.detach().to(torch.float64).numpy().copy()
+        elif c.normalization_type == "RMSPre":
+            raw.update(normalization="RMS", ln_w=np.ones(c.d_model))
+        return raw
 
     def embeddings(self, tokens) -> tuple[np.ndarray, np.ndarray]:
         """(token embeddings [pos, d_model], position embeddings [pos, d_model]) of a token sequence, float64."""
