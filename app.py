@@ -16,6 +16,7 @@ from interp.registry import DEFAULT_MODEL  # noqa: E402
 cached.configure_remote()  # NDIF models are listed only when the operator configured a key
 for message in session.init():
     st.warning(message)
+cached.warm_up(session.request())  # the heavy imports start now unless this view is precomputed (interp.landing)
 sidebar_ui()
 presentation_toggle()
 examples_ui(EXAMPLES)
@@ -31,8 +32,12 @@ except LoadError as e:  # never silent, and the sidebar must name the model that
         st.stop()
     session.fall_back(DEFAULT_MODEL, f"{e} Falling back to the embedded default model ({DEFAULT_MODEL}).")
     st.rerun()
-st.sidebar.caption(f"✅ Model loaded: {info.name} · {info.n_layers} layers · d_model {info.d_model} · "
-                   f"{info.n_params / 1e6:.1f} M parameters")
+sizes = f"{info.name} · {info.n_layers} layers · d_model {info.d_model} · {info.n_params / 1e6:.1f} M parameters"
+if cached.model_ready(info.name):
+    st.sidebar.caption(f"✅ Model loaded: {sizes}")
+else:  # a fresh server: this prompt's trace was precomputed (interp.landing); the model loads meanwhile
+    st.sidebar.caption(f"⏳ Loading the model in the background: {sizes}. This prompt's views were precomputed; "
+                       "a new prompt runs as soon as it is loaded.")
 session.sync_url()
 
 PAGES = {  # url path -> page; the path is part of a shared link and of a run record
@@ -48,3 +53,4 @@ pending = session.pop_pending_page()
 if pending in PAGES and PAGES[pending] is not nav:
     st.switch_page(PAGES[pending])
 nav.run()
+cached.preload(info.name)  # after the page: a fresh session drew from the landing trace; the model loads now

@@ -21,9 +21,14 @@ from interp.registry import REGISTRY
 from interp.requests import GenerateRequest, TraceRequest
 
 
-# Under plain `streamlit run app.py` this module is first imported by the first session: start the heavy imports now
-# (once per process, under their lock), so they overlap drawing the sidebar. scripts/serve.py starts them earlier.
-_importing = start_heavy_imports()
+
+def warm_up(request: TraceRequest) -> None:
+    """Called by app.py before it draws: unless this request's trace is the model's landing trace (drawn without
+    the model), start the heavy imports now (once per process, under their lock) so they overlap drawing the
+    sidebar. A landing session starts them after its page is drawn (preload), so they do not slow its first chart."""
+    if model_ready(request.model) or _landed(request) is not None:
+        return
+    start_heavy_imports()
 
 
 @st.cache_resource(show_spinner="Importing torch, TransformerLens and sae-lens (first start only)…")
@@ -41,7 +46,42 @@ def load_backend(model_name: str):
     from interp.backends import load_backend as _load
 
     _heavy_imports()
-    return _load(model_name)
+    backend = _load(model_name)
+    _READY.add(model_name)
+    return backend
+
+
+_READY: set[str] = set()  # models whose backend this process has loaded (load_backend above)
+
+
+def _landing(model_name: str):
+    """_landing_for(model_name, the registry entry's repr): a changed entry (other files) is read afresh."""
+    return _landing_for(model_name, repr(REGISTRY.get(model_name)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _landing_for(model_name: str, spec_repr: str):  # noqa: ARG001  (part of the cache key)
+    """(the default request, interp.landing.Landing or None): the model's precomputed landing trace,
+    valid only for that request, the same weight files and the same backend kind. Read once per process (~20 ms,
+    no torch)."""
+    from interp import landing
+    from interp.backends import backend_kind
+
+    request = landing.default_request(model_name)
+    return request, landing.load(request, backend_kind(model_name))
+
+
+def _landed(request: TraceRequest):
+    """The landing trace if it is exactly this request's, else None."""
+    default, landed = _landing(request.model)
+    return landed.trace if landed is not None and request == default else None
+
+
+def model_ready(model_name: str) -> bool:
+    """True when the model's backend is loaded (or its background load has finished)."""
+    from interp.backends import preload_ready
+
+    return model_name in _READY or preload_ready(model_name)
 
 
 def configure_remote() -> bool:
@@ -84,7 +124,11 @@ def _memo(kind: str, request, compute, spinner: str | None = None):
 
 
 def trace(request: TraceRequest):
-    """Cached trace for a request; raises InterpError with a user-facing sentence."""
+    """Cached trace for a request; raises InterpError with a user-facing sentence. A fresh session's default
+    request is read from the model's landing file (interp.landing) without waiting for the model."""
+    landed = _landed(request)
+    if landed is not None:
+        return results().get(("trace", request), lambda: landed)
     return _memo("trace", request, lambda: load_backend(request.model).trace(request), "Running the model…")
 
 
@@ -95,8 +139,21 @@ def logit_lens(request: TraceRequest):
 
 
 def model_info(model_name: str) -> ModelInfo:
-    """Sizes and names of a model (loads it the first time); raises LoadError."""
+    """Sizes and names of a model (loads it the first time); raises LoadError. While a model with a landing trace
+    has not loaded yet, its info comes from that file and the model loads in the background (the page draws
+    meanwhile; model_ready() says when it is done, and whatever needs the model waits for that load)."""
+    if model_name not in _READY and _landing(model_name)[1] is not None and not model_ready(model_name):
+        return _landing(model_name)[1].info
     return load_backend(model_name).info
+
+
+def preload(model_name: str) -> None:
+    """Start loading the model in the background if this process has not (app.py calls it after the page has
+    drawn, so the load does not compete with a fresh session's first chart)."""
+    if model_name not in _READY:
+        from interp.backends import preload as _preload
+
+        _preload(model_name)
 
 
 @st.cache_data(show_spinner=False)
@@ -133,6 +190,11 @@ def splice_metrics(request: TraceRequest, sae_id: str) -> dict:
 def probe_head_scores(model_name: str, length: int = 50, seed: int = 0) -> dict:
     """Head-type scores on [BOS] + S + S (S = `length` random tokens): induction needs repetition."""
     req = HeadProbeRequest(model_name, length, seed)
+    from interp.landing import PROBE
+
+    landed = _landing(model_name)[1]
+    if landed is not None and landed.probe and (length, seed) == PROBE:  # precomputed with the landing trace
+        return results().get(("head_probe", req), lambda: dict(landed.probe))
     return _memo("head_probe", req, lambda: load_backend(model_name).head_probe(req),
                  "Scoring heads on the repeated-random-token probe…")
 
@@ -166,7 +228,11 @@ def decoder_norm(model_name: str, sae_id: str, feature: int) -> float:
 
 
 def str_tokens(model_name: str, ids) -> tuple[str, ...]:
-    """Each id's text, decoded on its own (as the trace's str_tokens)."""
+    """Each id's text, decoded on its own (as the trace's str_tokens); the landing trace's top next tokens without
+    the model."""
+    landed = _landing(model_name)[1] if model_name not in _READY else None
+    if landed is not None and all(int(i) in landed.token_strings for i in ids):
+        return tuple(landed.token_strings[int(i)] for i in ids)
     return load_backend(model_name).str_tokens(ids)
 
 

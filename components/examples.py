@@ -67,5 +67,5 @@ EXAMPLES: list[Example] = [
             "features that differ most.",
             "compare",
             _run("Then Elizabeth said to her, Go in peace.", "blocks.2.hook_resid_post",
-                 prompt2="Then Jesus said to her, Go in peace.")),
+                 prompt2="Then Jesus said to her, Go in peace.", compare_view="two")),
 ]

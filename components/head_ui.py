@@ -42,7 +42,12 @@ def bos_sentence(trace, sent, layer: int, head: int) -> str:
 
 def render_head_anatomy(trace, layer: int, head: int) -> None:
     labels = token_labels(trace.str_tokens)
-    with st.expander(f"Head anatomy: L{layer}H{head} for one query, step by step", expanded=False):
+    # a toggle, not an expander: a collapsed expander's body still runs, and this one needs the model's weights
+    # (a fresh session draws from the landing trace while the model loads; nothing off screen should wait for it)
+    if not st.toggle(f"Head anatomy: L{layer}H{head} for one query, step by step",
+                     key=session.bind("attn_anatomy", False)):
+        return
+    with st.container(border=True):
         query = st.selectbox("Query token", range(trace.n_pos), format_func=lambda p: labels[p],
                              key=session.bind("anat_query", trace.n_pos - 1, range(trace.n_pos)))
         try:

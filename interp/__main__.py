@@ -1,4 +1,4 @@
-"""Command line: python -m interp {trace,bench,health,steerability,dashboards,train-model,train-sae}."""
+"""Command line: python -m interp {trace,bench,health,steerability,landing,dashboards,train-model,train-sae}."""
 from __future__ import annotations
 
 import argparse
@@ -122,6 +122,13 @@ def _steerability(args) -> int:
     return 0
 
 
+def _landing(args) -> int:
+    from interp.landing import write_all
+
+    write_all(args.model or None)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from interp.registry import DEFAULT_MODEL
 
@@ -150,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
                         "steerability.json beside each SAE")
     st.add_argument("--model", action="append", help="embedded model name (repeatable); default: all embedded")
     st.set_defaults(func=_steerability)
+
+    la = sub.add_parser("landing", help="precompute each embedded model's default trace (landing_trace.npz): a fresh "
+                        "server's first chart then waits for no model load")
+    la.add_argument("--model", action="append", help="embedded model name (repeatable); default: all embedded")
+    la.set_defaults(func=_landing)
 
     tm = sub.add_parser("train-model", help="build the corpus and tokenizer, train the embedded LM")
     tm.add_argument("--out", default=str(DEFAULT_MODEL_DIR))

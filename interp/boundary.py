@@ -141,6 +141,8 @@ def _fields() -> dict:
         "presentation": Bool("Presentation mode"), "sae_hide_always_on": Bool("Hide always-on features"),
         # head detail: colour mode, anatomy query, QK cell (query, key, other key), logit-attribution position/token
         "attn_mode": Choice(("weight", "sent"), "The colour mode"), "anat_query": Int(0, MAX_POS, "The query"),
+        "attn_anatomy": Bool("Head anatomy"), "attn_bertviz": Choice(("head", "model"), "The bertviz view"),
+        "compare_view": Choice(("heads", "token", "qk", "two"), "The compare page's view"),
         "qk_query": Int(0, MAX_POS, "The query"), "qk_key": Int(0, MAX_POS, "The key"),
         "qk_other": Int(0, MAX_POS, "The other key"), "dla_pos": Int(0, MAX_POS, "The position"),
         "dla_token": Int(0, MAX_VOCAB, "The token"),

@@ -22,14 +22,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(log=subprocess.DEVNULL, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
-    """Start the app offline (scripts/serve.py: `streamlit run app.py` with the heavy imports started at once) and
-    wait for its health check; returns (process, base URL). `log`: a file for the
-    server's output (not a pipe nobody reads: a full pipe blocks the server)."""
+def start(log=subprocess.DEVNULL, timeout_s: float = 120, plain: bool = False) -> tuple[subprocess.Popen, str]:
+    """Start the app offline (scripts/serve.py: `streamlit run app.py` with the app's modules imported first; or,
+    plain=True, `streamlit run app.py` itself) and wait for its health check; returns (process, base URL). `log`:
+    a file for the server's output (not a pipe nobody reads: a full pipe blocks the server)."""
     port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    cmd = ["-m", "streamlit", "run", "app.py"] if plain else ["scripts/serve.py"]
     proc = subprocess.Popen(
-        [sys.executable, "scripts/serve.py", "--server.headless", "true",
+        [sys.executable, *cmd, "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

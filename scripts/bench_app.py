@@ -4,12 +4,13 @@
 
 - page_switch_forward_passes: forward passes run by switching between the four pages after each was
   visited once (AppTest, real Streamlit, the app's caches). Goal 0.
-- first_paint_s: `streamlit run app.py` in headless Chromium: time from opening the URL until the first
-  chart is drawn and the run is finished (and, before that, until the sidebar's prompt box shows). "cold"
-  includes the first model load in a fresh server; "warm" is a second browser session on the same server.
-  fresh_server_first_chart_s (= cold_chart_s): the server is scripts/serve.py, which starts importing torch,
-  TransformerLens and sae-lens when the process starts; ..._from_start_s counts from spawning the server.
-  Goal <= 3 s.
+- first_paint: a fresh server in headless Chromium, the URL opened as soon as its health check answers: time
+  until the sidebar's prompt box shows, until the first chart is drawn, and until the run is finished ("idle").
+  "cold" is the first session (the default view draws from the landing trace, interp.landing, while the model
+  loads after the page); "warm" is a second browser context on the same server. Median of 3 fresh servers, for
+  scripts/serve.py (the demo server: the app's modules imported before it listens) and for plain
+  `streamlit run app.py`. first_chart_from_start_s counts from spawning the server.
+  fresh_server_first_chart_s = serve.py's cold_chart_s. Goal <= 3 s.
 """
 from __future__ import annotations
 
@@ -45,12 +46,14 @@ def page_switch_forward_passes() -> dict:
             "apptest_ms_per_switch": round(1000 * per_switch, 1)}
 
 
-def first_paint() -> dict:
+def _one_server(plain: bool) -> dict:
+    """A fresh server, opened as soon as its health check answers: a cold session, then a second browser context
+    (nothing cached in the browser) once the first is idle."""
     from playwright.sync_api import sync_playwright
 
     out = {}
     t0 = time.perf_counter()
-    server, url = app_server.start()
+    server, url = app_server.start(plain=plain)
     try:
         out["server_start_s"] = round(time.perf_counter() - t0, 2)
         with sync_playwright() as p:
@@ -64,16 +67,28 @@ def first_paint() -> dict:
                 page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=180_000)
                 out[f"{label}_chart_s"] = round(time.perf_counter() - t, 2)
                 if label == "cold":
-                    out["fresh_server_first_chart_from_start_s"] = round(time.perf_counter() - t0, 2)
+                    out["first_chart_from_start_s"] = round(time.perf_counter() - t0, 2)
                 app_server.wait_idle(page, 180_000)
                 out[f"{label}_idle_s"] = round(time.perf_counter() - t, 2)
                 page.close()
             browser.close()
     finally:
         app_server.stop(server)
-    # a fresh server (scripts/serve.py: heavy imports started with the process): first chart after opening the URL
-    out["fresh_server_first_chart_s"] = out["cold_chart_s"]
-    out["goal"] = "<= 3 s (fresh_server_first_chart_s)"
+    return out
+
+
+def first_paint(repeats: int = 3) -> dict:
+    """Median over `repeats` fresh servers of each kind: scripts/serve.py (the demo server) and plain
+    `streamlit run app.py`. fresh_server_first_chart_s is serve.py's cold_chart_s (the goal's line)."""
+    import statistics
+
+    out = {}
+    for name, plain in (("serve_py", False), ("streamlit_run", True)):
+        runs = [_one_server(plain) for _ in range(repeats)]
+        out[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        out[name]["cold_chart_s_each"] = [r["cold_chart_s"] for r in runs]
+    out["fresh_server_first_chart_s"] = out["serve_py"]["cold_chart_s"]
+    out["goal"] = "<= 3 s (fresh_server_first_chart_s: the URL opened when the server answers, median of 3)"
     return out
 
 

@@ -307,12 +307,17 @@ def app(b, info) -> dict:
     at.query_params["model"] = info["model"]
     at.query_params["sae"] = b.spec.saes[1].id
     at.query_params["prompt"] = PROMPT
+    at.query_params["attn_anatomy"] = "true"  # the head anatomy section, open
     at.run()
     views = {"first": {"exceptions": [e.value for e in at.exception], "errors": [e.value for e in at.error],
                        "warnings": [w.value for w in at.warning], "infos": [i.value for i in at.info],
                        "metrics": [m.label for m in at.metric]}}
-    for view in ("views/attention.py", "views/residual_stream.py", "views/sae_features.py", "views/compare.py"):
-        at.switch_page(view).run()
+    for view in ("views/attention.py", "views/residual_stream.py", "views/sae_features.py", "views/compare.py",
+                 "views/compare.py#qk"):
+        if view.endswith("#qk"):  # the compare page's QK view (one view at a time)
+            at.segmented_control(key="compare_view").set_value("qk").run()
+        else:
+            at.switch_page(view).run()
         views[view] = {"exceptions": [e.value for e in at.exception], "errors": [e.value for e in at.error],
                        "warnings": [w.value for w in at.warning], "infos": [i.value for i in at.info],
                        "metrics": [m.label for m in at.metric],

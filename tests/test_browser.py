@@ -109,22 +109,24 @@ def test_qk_split_tab_and_a_clicked_cell(server, browser, output_dir):
     page.goto(server + QK_LINK)
     page.get_by_role("heading", name="Attention ↔ SAE features").wait_for(timeout=120_000)
     wait_idle(page)
-    page.get_by_role("tab", name="Why the head looks there (QK)").click()
+    page.get_by_role("button", name="Why the head looks there (QK)").click()  # the compare page's view control
     page.get_by_text("Pre-softmax score").first.wait_for(timeout=60_000)
     wait_idle(page)
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "SAE blocks.0.hook_resid_post" in body and "resid_pre of layer 1" in body, body[:800]
     page.screenshot(path=str(output_dir / "qk_split.png"), full_page=True)
-    chart = page.get_by_role("tabpanel").locator('[data-testid="stVegaLiteChart"]').first
+    assert "compare_view=qk" in page.url  # the view is kept in the link
+    chart = page.locator('[data-testid="stMain"] [data-testid="stVegaLiteChart"]').first
     box = chart.bounding_box()
     # the lower-left part of the plot is below the diagonal (key <= query), so any cell there is a real one
     page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.7 * box["height"])
     page.wait_for_url(lambda url: "qk_query=26" not in url and "qk_query=" in url, timeout=60_000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.goto(server + QK_LINK.replace("/compare?", "/?") + "&attn_mode=sent")  # value-weighted mode
+    page.goto(server + QK_LINK.replace("/compare?", "/?") + "&attn_mode=sent&attn_anatomy=true")  # value-weighted
     page.get_by_text("what each key sends").first.wait_for(timeout=120_000)
     page.get_by_text("Head anatomy").first.wait_for(timeout=60_000)
+    page.get_by_text("Weighted sum of values").first.wait_for(timeout=60_000)  # the toggle from the link is on
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(output_dir / "value_weighted.png"), full_page=True)

@@ -209,7 +209,7 @@ def test_bertviz_is_the_same_document_on_a_rerun():
     option) redrew it. Same view and data -> the same document, which the browser keeps."""
     at = new_app()
     first = _bertviz_docs(at)
-    assert len(first) == 2 and all('sandbox="allow-scripts"' in d and "allow-same-origin" not in d for d in first)
+    assert len(first) == 1 and all('sandbox="allow-scripts"' in d and "allow-same-origin" not in d for d in first)
     at.radio(key="attn_bos").set_value("hide").run()
     assert_clean(at)
     assert _bertviz_docs(at) == first
@@ -225,4 +225,16 @@ def test_bertviz_waits_to_be_asked_above_the_limit():
     assert any(f"over {DRAW_LIMIT_TOKENS} positions" in i.value and "s to draw" in i.value for i in at.info)
     at.toggle(key="bertviz_draw_long").set_value(True).run()
     assert_clean(at)
-    assert len(_bertviz_docs(at)) == 2
+    assert len(_bertviz_docs(at)) == 1  # the head view; the model view is drawn when it is chosen
+
+
+def test_only_the_chosen_bertviz_view_is_built():
+    """Compute only what is on screen: one bertviz document at a time, the model view when it is chosen (and
+    the link keeps the choice)."""
+    at = new_app()
+    (head,) = _bertviz_docs(at)
+    assert "#layer" in head  # the head view's layer dropdown; the model view has none
+    at.segmented_control(key="attn_bertviz").set_value("model").run()
+    assert_clean(at)
+    (model,) = _bertviz_docs(at)
+    assert "#layer" not in model and at.query_params["attn_bertviz"] in ("model", ["model"])

@@ -17,10 +17,10 @@ def test_head_views_on_the_induction_head():
 
     # value-weighted mode, the anatomy of the second ' red' and the QK cell from the link: fewer reruns
     at = new_app(model="tiny-induction", prompt=REPEATED, sae="blocks.1.hook_resid_post", attn_layer="1", attn_head="1",
-                 attn_mode="sent", anat_query="26", qk_query="26")
+                 attn_mode="sent", attn_anatomy="true", anat_query="26", qk_query="26", compare_view="qk")
     assert_clean(at)
     backend = cached.load_backend("tiny-induction")
-    at.switch_page("views/compare.py").run()  # first visit: the feature split runs its own hooked pass
+    at.switch_page("views/compare.py").run()  # first visit: the QK view (from the link)
     before = backend.forward_passes
 
     at.switch_page("views/attention.py").run()

@@ -40,10 +40,12 @@ def test_url_round_trip_restores_the_view_and_survives_page_switches():
     at.selectbox(key="attn_head").set_value(2)
     at.selectbox(key="sae_token").set_value(4)
     at.number_input(key="sae_feature").set_value(100).run()
+    at.segmented_control(key="compare_view").set_value("two").run()  # the compare page's view, kept in the link
     at.text_area(key="prompt2").input("Elizabeth looked at Mr. Bingley").run()
     assert_clean(at)
     shared = dict(at.query_params)
-    assert {"attn_layer": "1", "attn_head": "2", "sae_token": "4", "sae_feature": "100"}.items() <= shared.items()
+    assert {"attn_layer": "1", "attn_head": "2", "sae_token": "4", "sae_feature": "100",
+            "compare_view": "two"}.items() <= shared.items()
     at.switch_page("views/attention.py").run()  # other pages keep the settings (and the URL)
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (1, 2)
     assert charts(at)[0]["title"].startswith("L1H2 ")
@@ -134,7 +136,7 @@ def test_examples_open_with_one_click(index):
 
 def test_two_prompt_diff_is_zero_for_the_same_prompt_and_not_for_an_edit():
     a_prompt, b_prompt = "Then Elizabeth said to her, Go in peace.", "Then Jesus said to her, Go in peace."
-    at = new_app(prompt=a_prompt)
+    at = new_app(prompt=a_prompt, compare_view="two")
     at.switch_page("views/compare.py").run()
     at.text_area(key="prompt2").input(a_prompt).run()
     assert_clean(at)

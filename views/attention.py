@@ -79,21 +79,23 @@ draw = trace.n_pos <= DRAW_LIMIT_TOKENS or st.toggle(
 if not draw:
     st.info(f"bertviz is not drawn for prompts over {DRAW_LIMIT_TOKENS} positions until you ask (toggle above): "
             f"{STALL_NOTE}")
-for tab, name, build in () if not draw else zip(
-        st.tabs(["bertviz head view", "bertviz model view"]),
-        ("bertviz head view", "bertviz model view"),
-        (lambda: head_view_html(trace, layer, include_bos=not hide_bos, dark=dark),
-         lambda: model_view_html(trace, focus_layer=layer, include_bos=not hide_bos, dark=dark))):
-    with tab:
-        try:
-            view = build()
-        except BertvizUnavailable as e:
-            st.warning(str(e))
-            continue
+BERTVIZ_VIEWS = {"head": "bertviz head view", "model": "bertviz model view"}
+# one view at a time (a segmented control, kept in the link): tabs drew both, ~0.4 MB of SVG each, hidden or not
+which = st.segmented_control("bertviz view", list(BERTVIZ_VIEWS), format_func=BERTVIZ_VIEWS.get,
+                             key=session.bind("attn_bertviz", "head", BERTVIZ_VIEWS), label_visibility="collapsed",
+                             on_change=session.keep_selected("attn_bertviz")) or "head"
+if draw and which in BERTVIZ_VIEWS:
+    name = BERTVIZ_VIEWS[which]
+    try:
+        view = (head_view_html(trace, layer, include_bos=not hide_bos, dark=dark) if which == "head" else
+                model_view_html(trace, focus_layer=layer, include_bos=not hide_bos, dark=dark))
+    except BertvizUnavailable as e:
+        st.warning(str(e))
+    else:
         for note in view.notes:
             st.info(note)
         # the model view is one block of thumbnails per layer: a 760-px frame showed layers 0-1 only
-        height = min(view.height, 760 if name == "bertviz head view" else 2400)
+        height = min(view.height, 760 if which == "head" else 2400)
         st.iframe(sandboxed(view.html, height), height=height + 4, alt=name)  # same text -> no redraw on rerun
         st.caption(f"Layer{'s' if len(view.layers) > 1 else ''} {', '.join(map(str, view.layers))}; "
                    f"{view.n_bytes / 1e6:.2f} MB sent to the browser.")

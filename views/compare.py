@@ -46,11 +46,15 @@ info = labels.get(str(feature))
 st.markdown(f"Feature **{feature}** of `{sae_id}`" + (f" · label `{info['label']}`" if info else "") +
             f" · token **{labels_tok[pos]}**")
 
-tab_heads, tab_side, tab_qk, tab_two = st.tabs(["Which heads write this feature", "Token: attention next to features",
-                                                "Why the head looks there (QK)", "Two prompts"])
+VIEWS = {"heads": "Which heads write this feature", "token": "Token: attention next to features",
+         "qk": "Why the head looks there (QK)", "two": "Two prompts"}
+# one view at a time, kept in the link (tabs ran all four, the feature split's hooked pass included, hidden or not)
+view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, label_visibility="collapsed",
+                            key=session.bind("compare_view", "heads", VIEWS),
+                            on_change=session.keep_selected("compare_view")) or "heads"
 
 
-with tab_heads:
+if view == "heads":
     try:
         att = cached.feature_attribution(trace.model, trace.prompt, sae_id, feature, pos)
     except InterpError as e:
@@ -95,7 +99,7 @@ with tab_heads:
         if st.button(f"Open L{layer}H{head} on the Attention page", key="cmp_open_attention"):
             st.switch_page("views/attention.py")
 
-with tab_side:
+elif view == "token":
     left, right = st.columns([3, 2])
     with left:
         show(token_rows_heatmap(token_rows_frame(trace, layer, pos), f"Layer {layer}: attention from {labels_tok[pos]}"),
@@ -108,7 +112,7 @@ with tab_side:
         st.markdown(f"**Top features of {sae_id} at {labels_tok[pos]}**")
         st.dataframe(feats, hide_index=True, column_config={"activation": st.column_config.NumberColumn(format="%.3f")})
 
-with tab_two:
+elif view == "two":
     session.bind("prompt2", "")
     prompt2 = st.text_area("Second prompt (B); the sidebar prompt is A", key="prompt2", height=80,
                            placeholder="e.g. the same sentence with one word changed")
@@ -140,6 +144,6 @@ with tab_two:
                 c: st.column_config.NumberColumn(format="%.3f")
                 for c in ("max_a", "max_b", "difference", "last_token_a", "last_token_b")})
             st.caption(f"A: {np.count_nonzero(fa.max(0))} features fire somewhere; B: {np.count_nonzero(fb.max(0))}.")
-with tab_qk:
+elif view == "qk":
     render_qk_split(trace, layer, head)
 record_panel(trace, "compare")

@@ -267,7 +267,9 @@ def _build(trace, render, wanted: list[int], focus: int | None, include_bos: boo
 def head_view_html(trace, layer: int | None = None, *, include_bos: bool = True, dark: bool = True,
                    decimals: int = DECIMALS, max_bytes: int = MAX_BYTES) -> BertvizHTML:
     """bertviz head view of one layer (`layer`), or of as many layers as fit in `max_bytes` if None."""
-    from bertviz import head_view
+    from interp.backends import import_locked
+
+    head_view = import_locked("bertviz").head_view  # bertviz imports torch: under the project's import lock
 
     wanted = _check_layers(trace, [layer] if layer is not None else range(trace.n_layers))
 
@@ -286,7 +288,9 @@ def model_view_html(trace, layers: Sequence[int] | None = None, heads: Sequence[
                     decimals: int = DECIMALS, max_bytes: int = MAX_BYTES) -> BertvizHTML:
     """bertviz model view (a thumbnail per layer x head); when all layers would not fit in `max_bytes`,
     the layers nearest `focus_layer` are kept."""
-    from bertviz import model_view
+    from interp.backends import import_locked
+
+    model_view = import_locked("bertviz").model_view  # bertviz imports torch: under the project's import lock
 
     wanted = _check_layers(trace, range(trace.n_layers) if layers is None else layers)
     heads = list(range(trace.n_heads)) if heads is None else sorted({int(h) for h in heads})
