@@ -18,7 +18,7 @@ from interp import hooks
 from interp.charts.features import contexts_html, highlighted, histogram_chart
 from interp.registry import REGISTRY
 
-ALWAYS_ON = 0.5  # firing density above which a feature is "always on" (flagged, not hidden)
+from interp.charts.sae import ALWAYS_ON  # (one threshold for every page: flagged here, not hidden)
 
 
 def _tok(t: str) -> str:
@@ -51,7 +51,7 @@ def render_label(dash, feature: int) -> None:
     density = dash.density(feature)
     st.html(f"<div><b>Label (offline):</b> <code>{html.escape(info['label'])}</code></div>")
     plain(agreement_badge(info))
-    note = " · always on (fires on more than half of all tokens)" if density > ALWAYS_ON else ""
+    note = f" · always on (fires on at least {ALWAYS_ON:.0%} of tokens)" if density >= ALWAYS_ON else ""
     st.caption(f"Fires on {100 * density:.2f} % of label-text tokens · max activation "
                f"{float(dash.a['max_act'][feature]):.3f}{note}")
 

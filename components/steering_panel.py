@@ -11,7 +11,7 @@ from components.charts_ui import show
 from interp.charts.dose import dose_response_chart, sweep_frame
 from interp.errors import InterpError
 
-ALWAYS_ON = 0.5  # features firing on more than half of held-out tokens are hidden from the ranking by default
+from interp.charts.sae import ALWAYS_ON  # (hidden from the ranking by default, as on the SAE page)
 SLIDER_MAX, SLIDER_STEP = 10.0, 0.5  # the strength slider of components.steering_ui
 
 
@@ -28,7 +28,7 @@ def ranking(scan: dict, labels: dict, hide_always_on: bool = True, by: str = "sc
     rows = []
     for f, v in scan.get("features", {}).items():
         info = labels.get(f, {})
-        if hide_always_on and info.get("freq", 0.0) > ALWAYS_ON:
+        if hide_always_on and info.get("freq", 0.0) >= ALWAYS_ON:
             continue
         rng = v.get("range")
         inside = [x for r, x in zip(ratios, v.get("scripture") or []) if rng and rng[0] <= r <= rng[1]]
@@ -66,7 +66,7 @@ def feature_search(model: str, sae_id: str, labels: dict, unit_of, decoder_norm_
     by = c1.radio("Rank by", ["scripture +", "score"], horizontal=True, key="steer_rank_by",
                   format_func={"scripture +": "scripture words added", "score": "promoted-token effect"}.get)
     hide = c2.toggle("Hide always-on features", True, key="steer_hide_always_on",
-                     help=f"Features that fire on more than {ALWAYS_ON:.0%} of held-out tokens.")
+                     help=f"Features that fire on at least {ALWAYS_ON:.0%} of held-out tokens.")
     df = ranking(scan, labels, hide, by)
     by_feature = df.set_index("feature")
 

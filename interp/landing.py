@@ -4,7 +4,8 @@ not wait for torch, TransformerLens and sae-lens to import (~5-6 s on 2 cores; t
 
 `python -m interp landing` runs each embedded model's default request (its default prompt, its middle SAE: what
 components.session.request() gives a new session) through the app's own backend and writes the Trace, exactly,
-and the ModelInfo to assets/<model>/landing_trace.npz. The app (components.cached) reads it only for that same
+and the ModelInfo to assets/<model>/landing_trace.safetensors (arrays as tensors, the rest as JSON in the file's
+metadata: plain data only, like every shipped asset). The app (components.cached) reads it only for that same
 request, and only when the digest of the files that made it (the model's weights, config and tokenizer, the
 SAE's weights and config) is unchanged and the backend kind is the same; anything else, or an unreadable file,
 is computed live as before. tests/test_landing.py checks that the committed file equals a live trace bit for bit
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-FILE = "landing_trace.npz"
+FILE = "landing_trace.safetensors"
 FORMAT = 1
 TOP_TOKENS = 64  # next-token strings kept (the run record lists the top 5)
 PROBE = (50, 0)  # the head probe the attention page shows (components.cached.probe_head_scores: length, seed)
@@ -104,9 +105,10 @@ def save(trace, info, request, kind: str, out: Path, probe: dict | None = None,
             meta["trace"][f.name] = list(value) if isinstance(value, tuple) else value
     for name, value in (probe or {}).items():
         arrays[f"probe.{name}"] = np.asarray(value)
+    from safetensors.numpy import save_file
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as fh:
-        np.savez_compressed(fh, meta=np.array(json.dumps(meta)), **arrays)
+    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(out), metadata={"meta": json.dumps(meta)})
     return out
 
 
@@ -121,29 +123,32 @@ def load(request, kind: str, file: Path | None = None):
         file = file or path(request.model)
         if file is None or not file.exists() or request.steering:
             return None
-        with np.load(file, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
+        from safetensors import safe_open
+
+        with safe_open(str(file), framework="numpy") as f:
+            meta = json.loads(f.metadata()["meta"])
             if (meta.get("format") != FORMAT or meta.get("kind") != kind
                     or meta.get("request") != json.loads(json.dumps(_request_json(request)))
                     or meta.get("digest") != digest(request)):
                 return None
-            saes = {}
-            for sid, plain in meta["saes"].items():
-                arrays = {g.name: z[f"sae.{sid}.{g.name}"] for g in dataclasses.fields(SAEActivations)
-                          if f"sae.{sid}.{g.name}" in z}
-                saes[sid] = SAEActivations(**plain, **arrays)
-            fields = {}
-            for f in dataclasses.fields(Trace):
-                if f.name == "saes":
-                    fields[f.name] = saes
-                elif f"trace.{f.name}" in z:
-                    fields[f.name] = z[f"trace.{f.name}"]
-                else:
-                    v = meta["trace"][f.name]
-                    fields[f.name] = tuple(v) if isinstance(v, list) else v
-            probe = {k[len("probe."):]: z[k] for k in z.files if k.startswith("probe.")}
-            return Landing(Trace(**fields), ModelInfo(**meta["info"]), probe,
-                           {int(k): v for k, v in meta.get("token_strings", {}).items()})
+            z = {k: f.get_tensor(k) for k in f.keys()}
+        saes = {}
+        for sid, plain in meta["saes"].items():
+            arrays = {g.name: z[f"sae.{sid}.{g.name}"] for g in dataclasses.fields(SAEActivations)
+                      if f"sae.{sid}.{g.name}" in z}
+            saes[sid] = SAEActivations(**plain, **arrays)
+        fields = {}
+        for f in dataclasses.fields(Trace):
+            if f.name == "saes":
+                fields[f.name] = saes
+            elif f"trace.{f.name}" in z:
+                fields[f.name] = z[f"trace.{f.name}"]
+            else:
+                v = meta["trace"][f.name]
+                fields[f.name] = tuple(v) if isinstance(v, list) else v
+        probe = {k[len("probe."):]: v for k, v in z.items() if k.startswith("probe.")}
+        return Landing(Trace(**fields), ModelInfo(**meta["info"]), probe,
+                       {int(k): v for k, v in meta.get("token_strings", {}).items()})
     except Exception:  # noqa: BLE001  (a cache: any problem means compute it live)
         return None
 

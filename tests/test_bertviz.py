@@ -161,7 +161,7 @@ def test_attention_page_draws_bertviz_with_no_network(server, browser, output_di
     iframe.scroll_into_view_if_needed()
     iframe.screenshot(path=str(output_dir / "bertviz_head_view.png"))
 
-    page.get_by_role("button", name="bertviz model view").click()
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("bertviz model view", exact=True).click()
     model = page.frame_locator('iframe[title="bertviz model view"]').frame_locator('iframe[title="bertviz"]')
     model.locator("svg text").nth(9).wait_for(timeout=30_000)  # "Heads", "Layers" and their 4 + 4 labels
     assert model.locator("svg line").count() > 100  # the thumbnails' attention lines

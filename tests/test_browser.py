@@ -109,7 +109,8 @@ def test_qk_split_tab_and_a_clicked_cell(server, browser, output_dir):
     page.goto(server + QK_LINK)
     page.get_by_role("heading", name="Attention ↔ SAE features").wait_for(timeout=120_000)
     wait_idle(page)
-    page.get_by_role("button", name="Why the head looks there (QK)").click()  # the compare page's view control
+    # the compare page's view control (a segmented control, like the SAE page's)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Why the head looks there (QK)", exact=True).click()
     page.get_by_text("Pre-softmax score").first.wait_for(timeout=60_000)
     wait_idle(page)
     body = page.locator('[data-testid="stMain"]').inner_text()

@@ -54,9 +54,9 @@ if pane == "Search":
                           "their largest activation on the label text; always-on features left out)."}[mode])
     if query.strip():
         if mode == "phrase":
-            hits = search.by_trace(  # always-on features (label-text density > 1/2) would top every phrase
+            hits = search.by_trace(  # always-on features (label-text density >= ALWAYS_ON) would top every phrase
                 trace_or_stop(TraceRequest(choice.model, query, saes=traced_ids, top_k=16)),
-                skip=lambda s, f: s in dashboards and dashboards[s].density(f) > ALWAYS_ON,
+                skip=lambda s, f: s in dashboards and dashboards[s].density(f) >= ALWAYS_ON,
                 max_act=(lambda s, f: float(dashboards[s].a["max_act"][f])) if len(dashboards) == len(traced_ids) else None)
         elif not dashboards:
             st.info("Token and label search read the offline dashboards of the embedded SAEs; this model has "
