@@ -10,13 +10,17 @@ from components.examples import EXAMPLES  # noqa: E402
 from components.presentation import toggle_ui as presentation_toggle  # noqa: E402
 from components.prompt_ui import sidebar_ui  # noqa: E402
 from components.run_record_ui import examples_ui, load_ui  # noqa: E402
-from interp.errors import LoadError  # noqa: E402
+from interp.errors import InterpError, LoadError  # noqa: E402
 from interp.registry import DEFAULT_MODEL  # noqa: E402
 
 cached.configure_remote()  # NDIF models are listed only when the operator configured a key
 for message in session.init():
     st.warning(message)
-cached.warm_up(session.request())  # the heavy imports start now unless this view is precomputed (interp.landing)
+try:
+    request = session.request()
+except InterpError:  # a prompt the pages will refuse with their own message
+    request = None
+cached.warm_up(request)  # the heavy imports start now unless this view is precomputed (interp.landing)
 sidebar_ui()
 presentation_toggle()
 examples_ui(EXAMPLES)
@@ -25,7 +29,11 @@ load_ui()
 for message in session.pop_fallback_messages():
     st.error(message)
 try:
-    info = cached.model_info(session.choice().model)
+    request = session.request()  # the sidebar may have changed it (Run, an example, a record)
+except InterpError:
+    request = None
+try:
+    info = cached.model_info(session.choice().model, request)
 except LoadError as e:  # never silent, and the sidebar must name the model that is loaded: rerun with it
     if session.choice().model == DEFAULT_MODEL:
         st.error(str(e))

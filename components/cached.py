@@ -22,11 +22,11 @@ from interp.requests import GenerateRequest, TraceRequest
 
 
 
-def warm_up(request: TraceRequest) -> None:
+def warm_up(request: TraceRequest | None) -> None:
     """Called by app.py before it draws: unless this request's trace is the model's landing trace (drawn without
     the model), start the heavy imports now (once per process, under their lock) so they overlap drawing the
     sidebar. A landing session starts them after its page is drawn (preload), so they do not slow its first chart."""
-    if model_ready(request.model) or _landed(request) is not None:
+    if request is not None and (model_ready(request.model) or _landed(request) is not None):
         return
     start_heavy_imports()
 
@@ -138,11 +138,12 @@ def logit_lens(request: TraceRequest):
                  "Reading every layer through the unembedding (logit lens)…")
 
 
-def model_info(model_name: str) -> ModelInfo:
-    """Sizes and names of a model (loads it the first time); raises LoadError. While a model with a landing trace
-    has not loaded yet, its info comes from that file and the model loads in the background (the page draws
-    meanwhile; model_ready() says when it is done, and whatever needs the model waits for that load)."""
-    if model_name not in _READY and _landing(model_name)[1] is not None and not model_ready(model_name):
+def model_info(model_name: str, request: TraceRequest | None = None) -> ModelInfo:
+    """Sizes and names of a model (loads it the first time); raises LoadError. While the model has not loaded
+    and `request` is its landing trace's, the info comes from that file: the page draws from it and the model
+    loads after the page (preload); model_ready() says when it is done, and whatever needs the model waits."""
+    if (request is not None and request.model == model_name and not model_ready(model_name)
+            and _landed(request) is not None):
         return _landing(model_name)[1].info
     return load_backend(model_name).info
 

@@ -43,6 +43,8 @@ def shots() -> dict[str, str]:
         "two_prompts.png": _link("compare", ex("Two prompts").state),
         "induction_head.png": _link("", ex("Induction head").state),
         "induction_feature.png": _link("compare", ex("An induction head writes a feature").state),
+        "qk_split.png": _link("compare", {**ex("Induction head").state,
+                                          "view": {**ex("Induction head").state["view"], "compare_view": "qk"}}),
         "value_weighted.png": _link("", {**ex("Induction head").state,
                                          "view": {**ex("Induction head").state["view"], "attn_mode": "sent"}}),
         "features.png": f"/features?{urlencode({'feat_mode': 'token', 'feat_q': 'God'})}",

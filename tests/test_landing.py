@@ -134,3 +134,25 @@ def test_a_fresh_process_draws_the_default_page_before_the_model_loads():
     assert out["caption"] and out["caption"][0].startswith("⏳ Loading the model in the background"), out
     assert out["caption_after"] and out["caption_after"][0].startswith("✅ Model loaded"), out
     assert out["exceptions_after"] == [] and out["ready_after"] == [DEFAULT_MODEL], out
+
+
+OTHER = """
+import json
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("app.py", default_timeout=120)
+at.query_params["prompt"] = "Mr. Darcy bowed."
+at.run()
+print("OTHER " + json.dumps({"exceptions": [e.value for e in at.exception], "charts": len(at.get("vega_lite_chart")),
+      "caption": [c.value for c in at.sidebar.caption if "odel loaded" in c.value or "Loading the model" in c.value]}))
+"""
+
+
+def test_a_fresh_process_on_another_prompt_never_claims_a_precomputed_view():
+    """Any other prompt is computed live: the first run loads the model and says it is loaded."""
+    proc = subprocess.run([sys.executable, "-c", OTHER], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("OTHER ")), None)
+    assert line, proc.stdout[-2000:] + proc.stderr[-3000:]
+    out = json.loads(line[6:])
+    assert out["exceptions"] == [] and out["charts"] >= 2, out
+    assert len(out["caption"]) == 1 and out["caption"][0].startswith("✅ Model loaded"), out
