@@ -102,6 +102,17 @@ def test_a_changed_weight_file_changes_the_digest(tmp_path, monkeypatch):
     assert landing.load(request, "transformer_lens") is None
 
 
+def in_a_fresh_process(script: str, mark: str) -> dict:
+    """Run `script` in a new Python process (no model loaded, offline) and return the JSON it printed after `mark`."""
+    import os
+
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    line = next((x for x in proc.stdout.splitlines() if x.startswith(mark)), None)
+    assert line, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return json.loads(line[len(mark):])
+
+
 FRESH = """
 import json, sys, time
 from streamlit.testing.v1 import AppTest
@@ -124,11 +135,7 @@ def test_a_fresh_process_draws_the_default_page_before_the_model_loads():
     """A new process (no model loaded): the attention page draws every chart from the landing file, the sidebar
     says the model is loading (it is not loaded by then), and the model loads after the page; the next run says it
     is loaded."""
-    proc = subprocess.run([sys.executable, "-c", FRESH], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("FRESH ")), None)
-    assert line, proc.stdout[-2000:] + proc.stderr[-3000:]
-    out = json.loads(line[6:])
+    out = in_a_fresh_process(FRESH, "FRESH ")
     assert out["exceptions"] == [] and out["charts"] >= 2, out
     assert out["ready_after_first_run"] == [] and out["preloading"] == [DEFAULT_MODEL], out
     assert out["caption"] and out["caption"][0].startswith("⏳ Loading the model in the background"), out
@@ -149,10 +156,6 @@ print("OTHER " + json.dumps({"exceptions": [e.value for e in at.exception], "cha
 
 def test_a_fresh_process_on_another_prompt_never_claims_a_precomputed_view():
     """Any other prompt is computed live: the first run loads the model and says it is loaded."""
-    proc = subprocess.run([sys.executable, "-c", OTHER], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("OTHER ")), None)
-    assert line, proc.stdout[-2000:] + proc.stderr[-3000:]
-    out = json.loads(line[6:])
+    out = in_a_fresh_process(OTHER, "OTHER ")
     assert out["exceptions"] == [] and out["charts"] >= 2, out
     assert len(out["caption"]) == 1 and out["caption"][0].startswith("✅ Model loaded"), out
