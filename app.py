@@ -10,17 +10,13 @@ from components.examples import EXAMPLES  # noqa: E402
 from components.presentation import toggle_ui as presentation_toggle  # noqa: E402
 from components.prompt_ui import sidebar_ui  # noqa: E402
 from components.run_record_ui import examples_ui, load_ui  # noqa: E402
-from interp.errors import InterpError, LoadError  # noqa: E402
+from interp.errors import LoadError  # noqa: E402
 from interp.registry import DEFAULT_MODEL  # noqa: E402
 
 cached.configure_remote()  # NDIF models are listed only when the operator configured a key
 for message in session.init():
     st.warning(message)
-try:
-    request = session.request()
-except InterpError:  # a prompt the pages will refuse with their own message
-    request = None
-cached.warm_up(request)  # the heavy imports start now unless this view is precomputed (interp.landing)
+cached.warm_up(session.request_or_none())  # the heavy imports start now unless this view is precomputed (interp.landing)
 sidebar_ui()
 presentation_toggle()
 examples_ui(EXAMPLES)
@@ -28,12 +24,8 @@ load_ui()
 
 for message in session.pop_fallback_messages():
     st.error(message)
-try:
-    request = session.request()  # the sidebar may have changed it (Run, an example, a record)
-except InterpError:
-    request = None
-try:
-    info = cached.model_info(session.choice().model, request)
+try:  # the request as the sidebar left it (Run, an example, a record may have changed it)
+    info = cached.model_info(session.choice().model, session.request_or_none())
 except LoadError as e:  # never silent, and the sidebar must name the model that is loaded: rerun with it
     if session.choice().model == DEFAULT_MODEL:
         st.error(str(e))

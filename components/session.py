@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from interp import boundary, hub
-from interp.errors import BadInput
+from interp.errors import BadInput, InterpError
 from interp.registry import DEFAULT_MODEL, REGISTRY
 
 MODEL, PROMPT, SAE = "model", "prompt", "sae"
@@ -252,6 +252,14 @@ def request(prompt: str | None = None):
     c = choice()
     sae = sae_choice(c.model)
     return TraceRequest(c.model, c.prompt if prompt is None else prompt, saes=(sae,) if sae else ())
+
+
+def request_or_none():
+    """request(), or None where the current prompt is one the pages refuse (with their own message)."""
+    try:
+        return request()
+    except InterpError:
+        return None
 
 
 def lab_state() -> dict:

@@ -115,15 +115,6 @@ def rms_scale(x: np.ndarray, eps: float) -> np.ndarray:
     return np.sqrt((x * x).mean(-1, keepdims=True) + eps)
 
 
-def ln(x: np.ndarray, eps: float) -> np.ndarray:
-    return centre(x) / ln_scale(x, eps)
-
-
-def norm_scale(x: np.ndarray, w: HeadWeights) -> np.ndarray:
-    """[..., d] -> [..., 1] the scale of the head's input norm at each position."""
-    return ln_scale(x, w.eps) if w.normalization == "LNPre" else rms_scale(x, w.eps)
-
-
 def norm_linear(v: np.ndarray, x: np.ndarray, w: HeadWeights) -> np.ndarray:
     """The input norm applied to a part v [..., d] of the residual x [d] (or [pos, d] matching v), with x's scale
     frozen: linear in v, and norm_linear(x, x) is the norm itself."""

@@ -10,6 +10,8 @@ import threading
 
 _IMPORT_LOCK = threading.Lock()
 _PRELOAD_LOCK = threading.Lock()  # guards _PRELOADS and _IMPORTER
+_IMPORTER: threading.Thread | None = None  # the one heavy-imports thread (start_heavy_imports)
+_PRELOADS: dict = {}  # model name -> concurrent.futures.Future of its backend (preload())
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 
 
@@ -63,12 +65,6 @@ def start_heavy_imports() -> threading.Thread:
     return _IMPORTER
 
 
-_IMPORTER: threading.Thread | None = None
-
-
-_PRELOADS: dict = {}  # model name -> concurrent.futures.Future of its backend (preload())
-
-
 def backend_kind(model_name: str, kind: str | None = None) -> str:
     """The backend load_backend(model_name) builds: `kind`, else nnsight for remote models, else INTERP_BACKEND,
     else the spec's own (TransformerLens unless it says nnsight)."""
@@ -84,8 +80,8 @@ def preload(model_name: str):
     """Start loading a model's backend in a daemon thread, once per process, and return its Future. The next
     load_backend(model_name) takes that backend (waiting for it if need be) instead of loading a second copy, and
     the preload is then forgotten (the caller owns the backend; a failure is raised there once and tried again
-    by the next call). Used when a fresh
-    session opens on a precomputed landing trace (interp.landing): the page draws while the model loads."""
+    by the next call). Used when a fresh session opens on a precomputed landing trace (interp.landing): the page
+    draws while the model loads."""
     from concurrent.futures import Future
 
     with _PRELOAD_LOCK:
